@@ -341,10 +341,11 @@ pub fn on_request(
             // B3
             Dir::In if s.is_confirmed() || s == State::Error => m.step(&[Answer(200, None)]),
             Dir::In => Err(Reject(481)),
-            // B9
-            Dir::Out if !Machine::relates(related, m.invite_cseq) => Err(Refusal::BadRelatedId),
-            // B5
+            // B5; B9 only where B5 would otherwise apply (B6–B8 come first).
             Dir::Out if m.side == Side::Uac && s.is_early() && !m.cancelled => {
+                if !Machine::relates(related, m.invite_cseq) {
+                    return Err(Refusal::BadRelatedId);
+                }
                 Machine { cancelled: true, ..m }.step(&[Forward])
             }
             // B6, B7, B8
@@ -462,7 +463,12 @@ pub fn on_response(m: Machine, dir: Dir, method: Method, code: u16, refresh: boo
                 (Method::Prack, State::Prack) | (Method::Update, State::Update) => m.to(State::Ringing),
                 _ => m,
             };
-            if dir == Dir::In && uac_cancelled { next.step(&[]) } else { next.step(&[Forward]) }
+            match (dir, uac_cancelled) {
+                (_, false) => next.step(&[Forward]),
+                (Dir::In, true) => next.step(&[]),
+                // Not listed: E8 excludes a cancelled UAC, E9 covers only "in".
+                (Dir::Out, true) => Err(Reject(481)),
+            }
         }
         // F6
         Method::Info if s != State::End => m.step(&[Forward]),

@@ -179,8 +179,9 @@ pub enum Output {
     Transmit(Transmit),
     /// The binding period of a DialogueID ended: deliver TERM and unbind it.
     Term { dialogue_id: DialogueId, kind: TermKind },
-    /// A session-less request on a DialogueID whose instance has ended:
-    /// dispatch it again (spec §7.3, §9.5).
+    /// A request that reached an ended instance on a DialogueID without an
+    /// INVITE dialogue (session-less, or a new INVITE): dispatch it again
+    /// (spec §7.2, §7.3, §9.5).
     Redispatch { message: Message, source: Endpoint },
     /// A message was discarded; count it.
     Dropped { reason: DropReason, dialogue_id: DialogueId },
@@ -652,8 +653,10 @@ impl Stack {
             return match method {
                 // §7.3: in-dialogue methods without a dialogue are answered statelessly.
                 _ if method.needs_dialogue() => self.stateless_answer(&message, source, 481, "no dialogue"),
-                Method::Invite => self.receive_initial_invite(message, source, now),
+                // §7.2, §9.5: no dialogue and no live binding here any more: the
+                // request is new, an initial INVITE included; dispatch it again.
                 _ if self.orphaned => self.outputs.push_back(Output::Redispatch { message, source: source.clone() }),
+                Method::Invite => self.receive_initial_invite(message, source, now),
                 _ => {
                     self.new_server_tx(&message, source, false, now);
                     self.deliver(message, method, Origin::Peer(source.clone()));
@@ -705,11 +708,6 @@ impl Stack {
         self.legs.entry(d.clone()).or_default().dialogue = Some(dialogue);
         self.new_server_tx(&message, source, true, now);
         self.arm_dialogue(&d, Timer::Establish, now);
-        if self.orphaned {
-            // A new conversation never reaches an ended instance; the host
-            // dispatches it elsewhere, but be safe: answer as §9.5 would.
-            return self.stack_answer(&d, message.cseq, 481, "no service", now);
-        }
         self.deliver(message, Method::Invite, Origin::Peer(source.clone()));
     }
 
@@ -886,8 +884,10 @@ impl Stack {
             dl.machine = step.next;
         }
         let mut subject = Some(subject);
+        // The quit BYE as transmitted: the SLP gets an identical copy (§6.7).
+        let mut quit = None;
         for &action in step.actions.as_slice() {
-            self.act(d, action, &mut subject, old, now);
+            self.act(d, action, &mut subject, &mut quit, old, now);
         }
         let new = step.next.state;
         if new != old.state && matches!(new, State::Error | State::End) {
@@ -895,7 +895,15 @@ impl Stack {
         }
     }
 
-    fn act(&mut self, d: &DialogueId, action: Action, subject: &mut Option<Subject>, old: Machine, now: Time) {
+    fn act(
+        &mut self,
+        d: &DialogueId,
+        action: Action,
+        subject: &mut Option<Subject>,
+        quit: &mut Option<Message>,
+        old: Machine,
+        now: Time,
+    ) {
         match action {
             Action::Forward => match subject.take() {
                 Some(Subject::Request { message, source }) => {
@@ -921,27 +929,30 @@ impl Stack {
                 }
             }
             Action::SendCancel => {
-                let mut cancel = self.from_invite(d, Method::Cancel);
+                let mut cancel = self.build_from_invite(d, Method::Cancel);
                 cancel.related_id = Some(old.invite_cseq);
                 self.send_stack_request(d, cancel, Some(Owner::Stack));
             }
             Action::SendRefresh => {
-                let mut update = self.from_invite(d, Method::Update);
+                let mut update = self.build_from_invite(d, Method::Update);
                 update.expire = self.legs[d].dialogue.as_ref().map(|dl| dl.interval.as_secs());
                 self.send_stack_request(d, update, Some(Owner::Refresh));
             }
             Action::SendBye(reason) => {
-                let mut bye = self.from_invite(d, Method::Bye);
+                let mut bye = self.build_from_invite(d, Method::Bye);
                 bye.set_reason(reason);
-                self.send_stack_request(d, bye, Some(Owner::Stack));
+                *quit = self.send_stack_request(d, bye, Some(Owner::Stack));
             }
             Action::DeliverBye(reason) => {
-                let mut bye = self.from_invite(d, Method::Bye);
-                bye.set_reason(reason);
+                let bye = quit.take().unwrap_or_else(|| {
+                    let mut bye = self.build_from_invite(d, Method::Bye);
+                    bye.set_reason(reason);
+                    bye
+                });
                 self.deliver(bye, Method::Bye, Origin::Stack);
             }
             Action::DeliverCancel => {
-                let mut cancel = self.from_invite(d, Method::Cancel);
+                let mut cancel = self.build_from_invite(d, Method::Cancel);
                 cancel.related_id = Some(old.invite_cseq);
                 self.deliver(cancel, Method::Cancel, Origin::Stack);
             }
@@ -1103,24 +1114,27 @@ impl Stack {
 
     /// A request the stack builds itself (§5.6), sent to the dialogue's endpoint.
     /// `owner` is `None` for an ACK, which has no transaction.
-    fn send_stack_request(&mut self, d: &DialogueId, mut message: Message, owner: Option<Owner>) {
-        let Some(endpoint) = self.legs.get(d).and_then(|l| l.dialogue.as_ref()).map(|dl| dl.endpoint.clone()) else {
-            return;
-        };
+    /// Returns the message as transmitted.
+    fn send_stack_request(&mut self, d: &DialogueId, mut message: Message, owner: Option<Owner>) -> Option<Message> {
+        let endpoint = self.legs.get(d).and_then(|l| l.dialogue.as_ref()).map(|dl| dl.endpoint.clone())?;
         message.cseq = fresh_cseq(self.legs.get(d));
-        let Ok(frame) = message.to_frame() else { return };
+        let frame = message.to_frame().ok()?;
         let track = owner.map(|owner| {
             self.new_client_tx(&message, endpoint.clone(), owner, true);
             Track { dialogue_id: d.clone(), cseq: message.cseq }
         });
         self.transmit(endpoint, frame, track);
+        Some(message)
     }
 
     /// A client transaction failed without a response (timeout or undeliverable):
     /// its owner learns it as a synthetic response (spec §5.3, §6.2, §10).
     fn client_failed(&mut self, d: &DialogueId, t: Transaction, code: u16, reason: &str, unsent: bool, now: Time) {
-        if t.owner != Owner::Slp {
-            return; // The stack's own requests end silently; a refresh simply stays a failed period.
+        // The stack's own requests end silently; a refresh simply stays a failed
+        // period. BYE and CANCEL end silently whoever sent them: no response to
+        // either ever reaches the SLP (§5.3, §5.5, §6.8), and they hold no binding.
+        if t.owner != Owner::Slp || matches!(t.method, Method::Bye | Method::Cancel) {
+            return;
         }
         let answer = stack_response(d, t.cseq, &t.from, &t.to, code, Some(reason));
         let machine = self.legs.get(d).and_then(|l| l.dialogue.as_ref()).map(|dl| dl.machine);
@@ -1320,10 +1334,12 @@ impl Stack {
         Ok(frame)
     }
 
-    /// A request built from the dialogue's initial INVITE (§6.7), without CSeq.
-    fn from_invite(&self, d: &DialogueId, method: Method) -> Message {
-        let invite = &self.legs[d].dialogue.as_ref().expect("dialogue exists").invite;
-        Message::request(method, invite.request_uri.clone(), invite.from.clone(), invite.to.clone(), d.clone(), 0)
+    /// A request built from the dialogue's initial INVITE (§6.7), with a new CSeq.
+    fn build_from_invite(&self, d: &DialogueId, method: Method) -> Message {
+        let leg = &self.legs[d];
+        let invite = &leg.dialogue.as_ref().expect("dialogue exists").invite;
+        let cseq = fresh_cseq(Some(leg));
+        Message::request(method, invite.request_uri.clone(), invite.from.clone(), invite.to.clone(), d.clone(), cseq)
     }
 }
 
