@@ -35,9 +35,7 @@ fn serialize(c: &mut Criterion) {
     let mut g = c.benchmark_group("serialize");
     g.bench_function("invite_to_frame", |b| b.iter(|| black_box(&invite).to_frame()));
     g.bench_function("response_to_frame", |b| b.iter(|| black_box(&ok).to_frame()));
-    g.bench_function("check_outgoing_invite", |b| {
-        b.iter(|| syntax::check_outgoing(black_box(&invite)))
-    });
+    g.bench_function("check_outgoing_invite", |b| b.iter(|| syntax::check_outgoing(black_box(&invite))));
     g.finish();
 }
 

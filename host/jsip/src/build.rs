@@ -162,7 +162,10 @@ mod tests {
         assert!((1..=u64::from(u32::MAX)).contains(&r.cseq));
         assert_eq!(
             r.to_frame().unwrap(),
-            format!(r#"{{"CSeq":{},"DialogueID":"d","From":"f","Request-URI":"u","To":"t","Type":"MESSAGE"}}"#, r.cseq)
+            format!(
+                r#"{{"CSeq":{},"DialogueID":"d","From":"f","Request-URI":"u","To":"t","Type":"MESSAGE"}}"#,
+                r.cseq
+            )
         );
         let cseqs: std::collections::HashSet<u64> = (0..64).map(|_| new_cseq()).collect();
         assert!(cseqs.len() > 60, "CSeqs must be random");

@@ -42,8 +42,7 @@ impl std::error::Error for JsonError {}
 impl Json {
     /// Parses any JSON text (surrounding whitespace allowed) into canonical form.
     pub fn parse(text: &str) -> Result<Json, JsonError> {
-        let raw: &serde_json::value::RawValue =
-            serde_json::from_str(text).map_err(|_| JsonError::Invalid)?;
+        let raw: &serde_json::value::RawValue = serde_json::from_str(text).map_err(|_| JsonError::Invalid)?;
         Self::from_valid(raw.get(), 1)
     }
 
@@ -313,9 +312,7 @@ impl<'a> Cursor<'a> {
             }
             _ => {
                 let rest = &self.text[self.pos..];
-                let len = rest
-                    .find(|c: char| matches!(c, ',' | ']' | '}') || is_ws(c))
-                    .unwrap_or(rest.len());
+                let len = rest.find(|c: char| matches!(c, ',' | ']' | '}') || is_ws(c)).unwrap_or(rest.len());
                 out.push_str(&rest[..len]);
                 self.pos += len;
                 Ok(())
@@ -418,12 +415,15 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Orders two raw key literals by their decoded bytes.
+/// Orders two raw key literals by their decoded bytes. A key that does not
+/// decode (it holds a lone surrogate escape) is ordered by its raw text. Each
+/// key is mapped to one image before comparing, so the order is total; falling
+/// back to raw text per pair was not, which made `sort_by` panic.
 fn compare_keys(a: &str, b: &str) -> Ordering {
-    match (decode_str(a), decode_str(b)) {
-        (Some(a), Some(b)) => a.as_bytes().cmp(b.as_bytes()),
-        _ => a.cmp(b),
+    fn image(key: &str) -> Cow<'_, str> {
+        decode_str(key).unwrap_or(Cow::Borrowed(key))
     }
+    image(a).as_bytes().cmp(image(b).as_bytes())
 }
 
 #[cfg(test)]
@@ -450,18 +450,7 @@ mod tests {
 
     #[test]
     fn exact_integers_reject_fractions_and_non_numbers() {
-        for text in [
-            "200.5",
-            "2e-1",
-            "9007199254740990.5",
-            "1e400",
-            "\"200\"",
-            "true",
-            "",
-            "-",
-            "1.",
-            "1e",
-        ] {
+        for text in ["200.5", "2e-1", "9007199254740990.5", "1e400", "\"200\"", "true", "", "-", "1.", "1e"] {
             assert_eq!(exact_integer(text), None, "{text}");
         }
     }

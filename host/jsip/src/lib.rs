@@ -17,7 +17,6 @@
 //! | [`build`]     | messages built from messages: SDK helpers and §6.7           |
 //! | [`time`]      | time as an input                                             |
 
-pub mod uri;
 pub mod build;
 pub mod json;
 pub mod message;
@@ -26,9 +25,12 @@ pub mod stack;
 pub mod syntax;
 pub mod time;
 pub mod transaction;
+pub mod uri;
 
 pub use json::Json;
 pub use message::{DialogueId, Headers, Kind, Message, Method};
-pub use stack::{Config, Delivery, Endpoint, Output, Origin, SendError, Sent, Stack, TermKind, Track, Transmit};
+pub use stack::{
+    Config, Delivery, Endpoint, Origin, Output, SendError, Sent, Stack, TermKind, Track, Transmit,
+};
 pub use syntax::Rejection;
 pub use time::Time;

@@ -68,21 +68,14 @@ impl Method {
     /// Methods that only exist inside an INVITE dialogue: a received one without
     /// a dialogue gets 481 (ACK is dropped) before dispatch (spec §7.3).
     pub const fn needs_dialogue(self) -> bool {
-        matches!(
-            self,
-            Method::Ack | Method::Bye | Method::Cancel | Method::Prack | Method::Update
-        )
+        matches!(self, Method::Ack | Method::Bye | Method::Cancel | Method::Prack | Method::Update)
     }
 
     /// Methods whose first request may create an SLP instance (spec §2.3, §9.2 step 5).
     pub const fn may_create_instance(self) -> bool {
         matches!(
             self,
-            Method::Invite
-                | Method::Register
-                | Method::Options
-                | Method::Message
-                | Method::Subscribe
+            Method::Invite | Method::Register | Method::Options | Method::Message | Method::Subscribe
         )
     }
 
@@ -238,18 +231,8 @@ pub enum Kind {
 
 /// Members a request holds in typed fields; every other member of a request
 /// lives in [`Headers`] (a `Code` on a request is a plain header, removed on write).
-const REQUEST_TYPED: [&str; 10] = [
-    "Body",
-    "CSeq",
-    "DialogueID",
-    "Expire",
-    "From",
-    "RelatedID",
-    "Request-URI",
-    "Router",
-    "To",
-    "Type",
-];
+const REQUEST_TYPED: [&str; 10] =
+    ["Body", "CSeq", "DialogueID", "Expire", "From", "RelatedID", "Request-URI", "Router", "To", "Type"];
 
 /// Members a response holds in typed fields (`Request-URI` and `Router` on a
 /// response are plain headers, removed on write; `Expire` passes through).
@@ -478,12 +461,7 @@ impl Message {
             None => None,
         };
         let is_request = method.is_some();
-        let mut w = ObjectWriter {
-            out,
-            first: true,
-            is_request,
-            headers: self.headers.iter().peekable(),
-        };
+        let mut w = ObjectWriter { out, first: true, is_request, headers: self.headers.iter().peekable() };
         w.out.push('{');
         // Members in byte order of their names; `w.member` first flushes the
         // headers whose names sort before the typed one.
@@ -501,7 +479,11 @@ impl Message {
         if let (true, Some(expire)) = (is_request, self.expire) {
             w.member("Expire", |o| push_u64(o, expire));
         }
-        w.member("From", |o| json::write_str(o, &self.from));
+        // An empty From/To means "absent": a validation 400 omits an invalid
+        // one (spec §4.2), and an SLP's empty one is filled in before sending (§13.4).
+        if !self.from.is_empty() {
+            w.member("From", |o| json::write_str(o, &self.from));
+        }
         if let (true, Some(related)) = (is_request, self.related_id) {
             w.member("RelatedID", |o| push_u64(o, related));
         }
@@ -511,7 +493,9 @@ impl Message {
         if let (true, Some(router)) = (is_request, &self.router) {
             w.member("Router", |o| write_router(o, router));
         }
-        w.member("To", |o| json::write_str(o, &self.to));
+        if !self.to.is_empty() {
+            w.member("To", |o| json::write_str(o, &self.to));
+        }
         w.member("Type", |o| match method {
             Some(m) => json::write_str(o, m.as_str()),
             None => o.push_str("\"RESPONSE\""),

@@ -375,7 +375,9 @@ pub fn on_request(
                 // E4
                 State::Prack | State::Update => Err(Reject(491)),
                 // E5 (U, the UPDATE's direction, needs no storage: the transaction knows it)
-                State::Ringing if method == Method::Update && !m.cancelled => m.to(State::Update).step(&[Forward]),
+                State::Ringing if method == Method::Update && !m.cancelled => {
+                    m.to(State::Update).step(&[Forward])
+                }
                 // E6
                 _ if s.is_early() && dir == Dir::In && m.side == Side::Uac && m.cancelled => {
                     m.step(&[Answer(487, Some("cancelled"))])
@@ -416,11 +418,8 @@ pub fn on_response(m: Machine, dir: Dir, method: Method, code: u16, refresh: boo
                 next.step(&[Forward])
             }
             // A6
-            (Dir::In, _) if success && !m.cancelled => Machine { failures: 0, ..m.to(State::Answered) }.step(&[
-                Forward,
-                Stop(Timer::Establish),
-                Arm(Timer::Refresh),
-            ]),
+            (Dir::In, _) if success && !m.cancelled => Machine { failures: 0, ..m.to(State::Answered) }
+                .step(&[Forward, Stop(Timer::Establish), Arm(Timer::Refresh)]),
             // A7
             (Dir::In, _) if success => {
                 let done = Machine { reported: true, ..m.to(State::End) };
@@ -431,7 +430,9 @@ pub fn on_response(m: Machine, dir: Dir, method: Method, code: u16, refresh: boo
                 }
             }
             // A8
-            (Dir::Out, _) if success => m.to(State::Answered).step(&[Forward, Stop(Timer::Establish), Arm(Timer::Refresh)]),
+            (Dir::Out, _) if success => {
+                m.to(State::Answered).step(&[Forward, Stop(Timer::Establish), Arm(Timer::Refresh)])
+            }
             // A9
             (Dir::In, _) => {
                 let done = Machine { reported: true, ..m.to(State::End) };
@@ -453,7 +454,11 @@ pub fn on_response(m: Machine, dir: Dir, method: Method, code: u16, refresh: boo
         Method::Invite => Err(Reject(481)),
         // F4, F5: answers to the stack's refresh UPDATE are never delivered.
         Method::Update if refresh => {
-            if success { Machine { failures: 0, ..m }.step(&[]) } else { m.step(&[]) }
+            if success {
+                Machine { failures: 0, ..m }.step(&[])
+            } else {
+                m.step(&[])
+            }
         }
         // E7
         Method::Prack | Method::Update if provisional => Err(Reject(481)),
@@ -483,15 +488,16 @@ pub fn on_timer(m: Machine, timer: Timer) -> Step {
     let step = |next: Machine, actions: &[Action]| Step { next, actions: Actions::of(actions) };
     match (timer, m.side) {
         // H1
-        (Timer::Establish, Side::Uas) if s.is_early() => step(
-            m.to(State::Error),
-            &[DeliverCancel, AnswerInvite(408, "timeout"), Arm(Timer::Ack)],
-        ),
+        (Timer::Establish, Side::Uas) if s.is_early() => {
+            step(m.to(State::Error), &[DeliverCancel, AnswerInvite(408, "timeout"), Arm(Timer::Ack)])
+        }
         // H2
         (Timer::Establish, Side::Uac) if s.is_early() => {
             let next = Machine { cancelled: true, reported: true, ..m };
             match (m.cancelled, m.reported) {
-                (false, false) => step(next, &[SendCancel, DeliverInviteAnswer(408, "timeout"), Arm(Timer::Ack)]),
+                (false, false) => {
+                    step(next, &[SendCancel, DeliverInviteAnswer(408, "timeout"), Arm(Timer::Ack)])
+                }
                 (false, true) => step(next, &[SendCancel, Arm(Timer::Ack)]),
                 (true, false) => step(next, &[DeliverInviteAnswer(408, "timeout"), Arm(Timer::Ack)]),
                 (true, true) => step(next, &[Arm(Timer::Ack)]),
@@ -502,10 +508,9 @@ pub fn on_timer(m: Machine, timer: Timer) -> Step {
         // H4
         (Timer::Ack, _) if s == State::Error => step(m.to(State::End), &[]),
         // H5
-        (Timer::Refresh, Side::Uas) if s.is_confirmed() => step(
-            m.to(State::End),
-            &[SendBye("session timer expired"), DeliverBye("session timer expired")],
-        ),
+        (Timer::Refresh, Side::Uas) if s.is_confirmed() => {
+            step(m.to(State::End), &[SendBye("session timer expired"), DeliverBye("session timer expired")])
+        }
         // H6
         (Timer::Refresh, Side::Uac) if s.is_confirmed() => {
             let failures = m.failures.saturating_add(1);
@@ -529,7 +534,9 @@ pub fn on_orphaned(m: Machine, reason: &'static str) -> Step {
     let step = |next: Machine, actions: &[Action]| Step { next, actions: Actions::of(actions) };
     match m.side {
         _ if m.state.is_confirmed() => step(m.to(State::End), &[SendBye(reason)]),
-        Side::Uac if m.state.is_early() && !m.cancelled => step(Machine { cancelled: true, ..m }, &[SendCancel]),
+        Side::Uac if m.state.is_early() && !m.cancelled => {
+            step(Machine { cancelled: true, ..m }, &[SendCancel])
+        }
         _ => step(m, &[]),
     }
 }

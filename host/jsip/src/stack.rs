@@ -655,7 +655,9 @@ impl Stack {
                 _ if method.needs_dialogue() => self.stateless_answer(&message, source, 481, "no dialogue"),
                 // §7.2, §9.5: no dialogue and no live binding here any more: the
                 // request is new, an initial INVITE included; dispatch it again.
-                _ if self.orphaned => self.outputs.push_back(Output::Redispatch { message, source: source.clone() }),
+                _ if self.orphaned => {
+                    self.outputs.push_back(Output::Redispatch { message, source: source.clone() })
+                }
                 Method::Invite => self.receive_initial_invite(message, source, now),
                 _ => {
                     self.new_server_tx(&message, source, false, now);
@@ -669,7 +671,9 @@ impl Stack {
                 Ok(step) if self.orphaned && needs_slp_answer(method, &step) => {
                     self.stack_answer_direct(&d, message.cseq, 481, Some("no service"))
                 }
-                Ok(step) => self.apply_step(&d, step, Subject::Request { message, source: source.clone() }, now),
+                Ok(step) => {
+                    self.apply_step(&d, step, Subject::Request { message, source: source.clone() }, now)
+                }
                 Err(refusal) => {
                     let code = match refusal {
                         Refusal::Reject(code) => code,
@@ -759,9 +763,11 @@ impl Stack {
         let (method, in_dialogue, endpoint) = (t.method, t.in_dialogue, t.endpoint.clone());
         let machine = leg.dialogue.as_ref().map(|dl| dl.machine);
         let step = match (in_dialogue, machine) {
-            (true, Some(m)) => Some(session::on_response(m, Dir::Out, method, code, false).map_err(|_| {
-                SendError::InvalidState(format!("{method}_{code} not allowed in {}", m.state))
-            })?),
+            (true, Some(m)) => {
+                Some(session::on_response(m, Dir::Out, method, code, false).map_err(|_| {
+                    SendError::InvalidState(format!("{method}_{code} not allowed in {}", m.state))
+                })?)
+            }
             _ => None,
         };
         let frame = self.serialize(&message)?;
@@ -774,12 +780,20 @@ impl Stack {
         Ok(sent)
     }
 
-    fn send_request(&mut self, method: Method, mut message: Message, now: Time, routes: &dyn Routes) -> Result<Sent, SendError> {
+    fn send_request(
+        &mut self,
+        method: Method,
+        mut message: Message,
+        now: Time,
+        routes: &dyn Routes,
+    ) -> Result<Sent, SendError> {
         let d = message.dialogue_id.clone();
         let leg = self.legs.get(&d);
         if message.cseq == 0 {
             message.cseq = fresh_cseq(leg);
-        } else if method.has_transaction() && leg.is_some_and(|l| l.client.iter().any(|t| t.cseq == message.cseq)) {
+        } else if method.has_transaction()
+            && leg.is_some_and(|l| l.client.iter().any(|t| t.cseq == message.cseq))
+        {
             return Err(SendError::DuplicateCseq);
         }
         let sent = Sent { dialogue_id: d.clone(), cseq: message.cseq };
@@ -790,7 +804,14 @@ impl Stack {
                 // §7.3: kept from gortc; nothing is transmitted.
                 Method::Prack | Method::Update => {
                     self.open_period(&d);
-                    let answer = stack_response(&d, message.cseq, &message.from, &message.to, 481, Some("no dialogue"));
+                    let answer = stack_response(
+                        &d,
+                        message.cseq,
+                        &message.from,
+                        &message.to,
+                        481,
+                        Some("no dialogue"),
+                    );
                     self.deliver(answer, method, Origin::Stack);
                 }
                 Method::Invite => self.send_initial_invite(message, now, routes)?,
@@ -802,17 +823,22 @@ impl Stack {
             self.send_sessionless(method, message, routes)?;
             return Ok(sent);
         }
-        let step = session::on_request(machine, Dir::Out, method, message.related_id, message.cseq).map_err(|r| match r {
-            Refusal::BadRelatedId => SendError::BadRelatedId,
-            Refusal::Reject(_) => SendError::InvalidState(format!("{method} not allowed in {}", machine.state)),
-        })?;
+        let step = session::on_request(machine, Dir::Out, method, message.related_id, message.cseq).map_err(
+            |r| match r {
+                Refusal::BadRelatedId => SendError::BadRelatedId,
+                Refusal::Reject(_) => {
+                    SendError::InvalidState(format!("{method} not allowed in {}", machine.state))
+                }
+            },
+        )?;
         match method {
             Method::Ack if message.related_id.is_none() => message.related_id = Some(machine.latest_cseq),
             Method::Cancel if message.related_id.is_none() => message.related_id = Some(machine.invite_cseq),
             _ => {}
         }
         let frame = self.serialize(&message)?;
-        let endpoint = self.legs[&d].dialogue.as_ref().map(|dl| dl.endpoint.clone()).expect("dialogue exists");
+        let endpoint =
+            self.legs[&d].dialogue.as_ref().map(|dl| dl.endpoint.clone()).expect("dialogue exists");
         self.open_period(&d);
         let track = method.has_transaction().then(|| {
             self.new_client_tx(&message, endpoint.clone(), Owner::Slp, true);
@@ -822,7 +848,12 @@ impl Stack {
         Ok(sent)
     }
 
-    fn send_initial_invite(&mut self, mut message: Message, now: Time, routes: &dyn Routes) -> Result<(), SendError> {
+    fn send_initial_invite(
+        &mut self,
+        mut message: Message,
+        now: Time,
+        routes: &dyn Routes,
+    ) -> Result<(), SendError> {
         let (route, key) = route(&message, routes)?;
         let interval = self.effective_interval(message.expire);
         message.expire = Some(interval.as_secs());
@@ -854,7 +885,12 @@ impl Stack {
         Ok(())
     }
 
-    fn send_sessionless(&mut self, method: Method, message: Message, routes: &dyn Routes) -> Result<(), SendError> {
+    fn send_sessionless(
+        &mut self,
+        method: Method,
+        message: Message,
+        routes: &dyn Routes,
+    ) -> Result<(), SendError> {
         let d = message.dialogue_id.clone();
         let bound = self.legs.get(&d).filter(|l| l.is_live()).and_then(Leg::bound_endpoint);
         let (endpoint, key) = match bound {
@@ -864,7 +900,14 @@ impl Stack {
         let frame = self.serialize(&message)?;
         self.open_period(&d);
         let Some(endpoint) = endpoint else {
-            let answer = stack_response(&d, message.cseq, &message.from, &message.to, 404, Some(&format!("no route to {key}")));
+            let answer = stack_response(
+                &d,
+                message.cseq,
+                &message.from,
+                &message.to,
+                404,
+                Some(&format!("no route to {key}")),
+            );
             self.deliver(answer, method, Origin::Stack);
             return Ok(());
         };
@@ -920,7 +963,9 @@ impl Stack {
                     self.stack_answer_direct(d, cseq, code, reason);
                 }
             }
-            Action::AnswerInvite(code, reason) => self.stack_answer_direct(d, old.invite_cseq, code, Some(reason)),
+            Action::AnswerInvite(code, reason) => {
+                self.stack_answer_direct(d, old.invite_cseq, code, Some(reason))
+            }
             Action::SendAck => {
                 if let Some(Subject::Response { message, .. }) = subject.as_ref()
                     && let Ok(ack) = build::ack(message, Method::Invite)
@@ -982,7 +1027,8 @@ impl Stack {
             dl.armed[dialogue_timer_index(Timer::Establish)] = None;
             dl.armed[dialogue_timer_index(Timer::Refresh)] = None;
         }
-        let in_dialogue = |t: &Transaction| t.in_dialogue && !matches!(t.method, Method::Bye | Method::Cancel);
+        let in_dialogue =
+            |t: &Transaction| t.in_dialogue && !matches!(t.method, Method::Bye | Method::Cancel);
         let pending: Vec<u64> = leg.server.iter().filter(|t| in_dialogue(t)).map(|t| t.cseq).collect();
         leg.client.retain(|t| !in_dialogue(t));
         for cseq in pending {
@@ -1106,7 +1152,14 @@ impl Stack {
 
     /// A stateless answer to a request that gets no transaction (§7.3).
     fn stateless_answer(&mut self, request: &Message, source: &Endpoint, code: u16, reason: &str) {
-        let answer = stack_response(&request.dialogue_id, request.cseq, &request.from, &request.to, code, Some(reason));
+        let answer = stack_response(
+            &request.dialogue_id,
+            request.cseq,
+            &request.from,
+            &request.to,
+            code,
+            Some(reason),
+        );
         if let Ok(frame) = answer.to_frame() {
             self.transmit(source.clone(), frame, None);
         }
@@ -1115,7 +1168,12 @@ impl Stack {
     /// A request the stack builds itself (§5.6), sent to the dialogue's endpoint.
     /// `owner` is `None` for an ACK, which has no transaction.
     /// Returns the message as transmitted.
-    fn send_stack_request(&mut self, d: &DialogueId, mut message: Message, owner: Option<Owner>) -> Option<Message> {
+    fn send_stack_request(
+        &mut self,
+        d: &DialogueId,
+        mut message: Message,
+        owner: Option<Owner>,
+    ) -> Option<Message> {
         let endpoint = self.legs.get(d).and_then(|l| l.dialogue.as_ref()).map(|dl| dl.endpoint.clone())?;
         message.cseq = fresh_cseq(self.legs.get(d));
         let frame = message.to_frame().ok()?;
@@ -1129,7 +1187,15 @@ impl Stack {
 
     /// A client transaction failed without a response (timeout or undeliverable):
     /// its owner learns it as a synthetic response (spec §5.3, §6.2, §10).
-    fn client_failed(&mut self, d: &DialogueId, t: Transaction, code: u16, reason: &str, unsent: bool, now: Time) {
+    fn client_failed(
+        &mut self,
+        d: &DialogueId,
+        t: Transaction,
+        code: u16,
+        reason: &str,
+        unsent: bool,
+        now: Time,
+    ) {
         // The stack's own requests end silently; a refresh simply stays a failed
         // period. BYE and CANCEL end silently whoever sent them: no response to
         // either ever reaches the SLP (§5.3, §5.5, §6.8), and they hold no binding.
@@ -1146,7 +1212,10 @@ impl Stack {
             Method::Invite if t.cseq == m.invite_cseq && unsent => {
                 // §6.2: nothing was transmitted, so no ACK or CANCEL; the dialogue ends.
                 self.deliver(answer, Method::Invite, Origin::Stack);
-                let step = Step { next: Machine { state: State::End, reported: true, ..m }, actions: session::Actions::none() };
+                let step = Step {
+                    next: Machine { state: State::End, reported: true, ..m },
+                    actions: session::Actions::none(),
+                };
                 self.apply_step(d, step, Subject::Nothing, now);
             }
             // Its timer: handed to the dialogue as an establishment timeout (H2).
@@ -1158,7 +1227,10 @@ impl Stack {
             Method::Invite => {
                 self.deliver(answer, Method::Invite, Origin::Stack);
                 if m.state == State::Reinvite {
-                    let step = Step { next: Machine { state: State::Acked, ..m }, actions: session::Actions::none() };
+                    let step = Step {
+                        next: Machine { state: State::Acked, ..m },
+                        actions: session::Actions::none(),
+                    };
                     self.apply_step(d, step, Subject::Nothing, now);
                 }
             }
@@ -1217,8 +1289,12 @@ impl Stack {
     fn is_live_entry(&self, entry: &TimerEntry) -> bool {
         let Some(leg) = self.legs.get(&entry.dialogue_id) else { return false };
         match entry.target {
-            TimerTarget::Server(cseq) => leg.server.iter().any(|t| t.cseq == cseq && t.timer == entry.generation),
-            TimerTarget::Client(cseq) => leg.client.iter().any(|t| t.cseq == cseq && t.timer == entry.generation),
+            TimerTarget::Server(cseq) => {
+                leg.server.iter().any(|t| t.cseq == cseq && t.timer == entry.generation)
+            }
+            TimerTarget::Client(cseq) => {
+                leg.client.iter().any(|t| t.cseq == cseq && t.timer == entry.generation)
+            }
             TimerTarget::Dialogue(timer) => leg
                 .dialogue
                 .as_ref()
@@ -1239,7 +1315,9 @@ impl Stack {
             // §5.3: a server transaction that got no final answer in time: 408 to the peer.
             TimerTarget::Server(cseq) => self.stack_answer(d, cseq, 408, "timeout", now),
             TimerTarget::Client(cseq) => {
-                let Some(t) = self.legs.get_mut(d).and_then(|l| Leg::take(&mut l.client, cseq)) else { return };
+                let Some(t) = self.legs.get_mut(d).and_then(|l| Leg::take(&mut l.client, cseq)) else {
+                    return;
+                };
                 self.client_failed(d, t, 408, "timeout", false, now);
             }
             TimerTarget::Dialogue(timer) => {
@@ -1339,7 +1417,14 @@ impl Stack {
         let leg = &self.legs[d];
         let invite = &leg.dialogue.as_ref().expect("dialogue exists").invite;
         let cseq = fresh_cseq(Some(leg));
-        Message::request(method, invite.request_uri.clone(), invite.from.clone(), invite.to.clone(), d.clone(), cseq)
+        Message::request(
+            method,
+            invite.request_uri.clone(),
+            invite.from.clone(),
+            invite.to.clone(),
+            d.clone(),
+            cseq,
+        )
     }
 }
 

@@ -167,10 +167,7 @@ impl<'a> Members<'a> {
         }
         let mut names: Vec<&str> = self.others.iter().map(|(n, _)| &**n).collect();
         names.sort_unstable();
-        names
-            .windows(2)
-            .find(|w| w[0] == w[1])
-            .map(|w| Cow::Owned(w[0].to_owned()))
+        names.windows(2).find(|w| w[0] == w[1]).map(|w| Cow::Owned(w[0].to_owned()))
     }
 }
 
@@ -178,10 +175,12 @@ impl<'a> Members<'a> {
 /// member values kept as raw text.
 fn read_object(text: &str) -> Result<Members<'_>, Rejection> {
     if !text.trim_start().starts_with('{') {
-        // Not an object; say whether it is JSON at all.
+        // Not an object; say whether it is JSON at all (the depth limit included).
         return Err(match serde_json::from_str::<de::IgnoredAny>(text) {
-            Ok(_) => CLOSE_NOT_OBJECT,
-            Err(_) => CLOSE_INVALID_JSON,
+            Ok(_) if json::depth(text.trim_matches([' ', '\t', '\n', '\r'])) <= json::MAX_DEPTH => {
+                CLOSE_NOT_OBJECT
+            }
+            _ => CLOSE_INVALID_JSON,
         });
     }
     let mut de = serde_json::Deserializer::from_str(text);
@@ -272,11 +271,9 @@ fn validate(m: Members<'_>) -> Result<Message, Rejection> {
     // Row 8.
     let router = match m.router.raw() {
         None => None,
-        Some(raw) => Some(
-            json::decode_str(raw)
-                .ok_or_else(|| reject(Cow::Borrowed("invalid Router")))?
-                .into_owned(),
-        ),
+        Some(raw) => {
+            Some(json::decode_str(raw).ok_or_else(|| reject(Cow::Borrowed("invalid Router")))?.into_owned())
+        }
     };
     // Rows 9–10.
     let from = required_string(&m.from, "From", false).map_err(&reject)?;
@@ -456,6 +453,14 @@ pub fn check_outgoing(m: &Message) -> Result<(), InvalidMessage> {
     if m.cseq > MAX_CSEQ {
         return invalid("CSeq is not an integer in 1 … 2^53−1");
     }
+    // A typed member must travel in its field: as a header too it would be written twice.
+    if let Some((name, _)) = m.headers.iter().find(|(name, _)| {
+        m.is_typed_member(name) && !(m.is_request() && matches!(*name, "Expire" | "RelatedID"))
+    }) {
+        return Err(InvalidMessage(Cow::Owned(format!(
+            "{name} must be given in its own field, not as a header"
+        ))));
+    }
     match m.kind {
         Kind::Response(code) => {
             if !is_valid_code(code) {
@@ -475,9 +480,22 @@ pub fn check_outgoing(m: &Message) -> Result<(), InvalidMessage> {
             if m.to.is_empty() {
                 return invalid("To is missing or empty");
             }
+            // An integer outside the typed range passes through as a header
+            // (e.g. a received `Expire: -1` on an UPDATE); anything else is not an integer.
             for name in ["Expire", "RelatedID"] {
-                if m.headers.get(name).is_some() {
+                if m.headers.get(name).is_some_and(|v| json::exact_integer(v.text()).is_none()) {
                     return Err(InvalidMessage(Cow::Owned(format!("{name} is not an integer"))));
+                }
+            }
+            // Where the stack reads or adds the field, it must be typed (in range) or absent.
+            let method = m.method();
+            let typed_here = |name: &str| match name {
+                "Expire" => m.expire.is_some() || method == Some(Method::Invite),
+                _ => m.related_id.is_some() || matches!(method, Some(Method::Ack | Method::Cancel)),
+            };
+            for name in ["Expire", "RelatedID"] {
+                if m.headers.get(name).is_some() && typed_here(name) {
+                    return Err(InvalidMessage(Cow::Owned(format!("{name} is out of range"))));
                 }
             }
             if m.headers.get("Router").is_some() {

@@ -106,12 +106,7 @@ impl<'a> Uri<'a> {
             None => (host_port, None),
         };
 
-        Ok(Uri {
-            user,
-            host,
-            port,
-            params,
-        })
+        Ok(Uri { user, host, port, params })
     }
 
     /// The user part: `None` when there is no `@`, `Some("")` for `@host`.
@@ -132,11 +127,7 @@ impl<'a> Uri<'a> {
     /// The value of parameter `name` (case-sensitive); the last occurrence
     /// wins. A parameter without `=` has the value `""`.
     pub fn param(&self, name: &str) -> Option<&'a str> {
-        self.params
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == name)
-            .map(|&(_, value)| value)
+        self.params.iter().rev().find(|(n, _)| *n == name).map(|&(_, value)| value)
     }
 
     /// All parameters as `(name, value)`, in input order, duplicates kept.
@@ -147,9 +138,7 @@ impl<'a> Uri<'a> {
     /// The first label (§3.2): the host text before its first `.`, or the
     /// whole host when it has no dot. Used for SLP selection.
     pub fn first_label(&self) -> &'a str {
-        self.host
-            .split_once('.')
-            .map_or(self.host, |(label, _)| label)
+        self.host.split_once('.').map_or(self.host, |(label, _)| label)
     }
 
     /// The host-port form `host[:port]`, port omitted when `None` (§3.2).
@@ -245,10 +234,7 @@ fn parse_port(text: &str) -> Result<Option<u16>, UriError> {
         return Err(UriError::PortOutOfRange);
     }
     // Only ASCII digits remain, so the sole possible failure is overflow.
-    significant
-        .parse::<u16>()
-        .map(Some)
-        .map_err(|_| UriError::PortOutOfRange)
+    significant.parse::<u16>().map(Some).map_err(|_| UriError::PortOutOfRange)
 }
 
 /// Splits a `Router` field value into its elements (§3.4): at every `,`,
@@ -262,10 +248,7 @@ pub fn split_router(router: &str) -> impl Iterator<Item = &str> + Clone {
 /// The first element of a `Router` field value, trimmed (§3.4); `""` when the
 /// field starts with a comma or is empty. No allocation.
 pub fn first_router(router: &str) -> &str {
-    router
-        .split_once(',')
-        .map_or(router, |(first, _)| first)
-        .trim()
+    router.split_once(',').map_or(router, |(first, _)| first).trim()
 }
 
 /// Joins `Router` elements with `", "` for writing (§2.5, §3.4). Returns
@@ -542,10 +525,7 @@ mod tests {
         let u = ok(":8080");
         assert_eq!((u.host(), u.port()), ("", Some(8080)));
         let u = ok("bob@:8080");
-        assert_eq!(
-            (u.user(), u.host(), u.port()),
-            (Some("bob"), "", Some(8080))
-        );
+        assert_eq!((u.user(), u.host(), u.port()), (Some("bob"), "", Some(8080)));
         // Host empty and port 0: valid, everything empty.
         assert_eq!(ok(":0").host_port(), "");
     }
@@ -628,10 +608,7 @@ mod tests {
         // Step 3 before step 4.
         assert_eq!(err("a@b@c:x"), UriError::BadHostPart);
         // Parameters never fail.
-        assert_eq!(
-            ok("h;=;==;a=b=").params(),
-            &[("", ""), ("", "="), ("a", "b=")]
-        );
+        assert_eq!(ok("h;=;==;a=b=").params(), &[("", ""), ("", "="), ("a", "b=")]);
     }
 
     // ----- §18.2 first label -----------------------------------------------
@@ -682,27 +659,15 @@ mod tests {
         let u = ok(first);
         assert_eq!(u.first_label(), "media");
         assert_eq!(u.param("type"), Some("conf"));
-        assert_eq!(
-            Uri::parse(first_router("bob@;x, a")),
-            Err(UriError::EmptyHostPort)
-        );
-        assert_eq!(
-            Uri::parse(first_router("node:abc")),
-            Err(UriError::PortNotInteger)
-        );
+        assert_eq!(Uri::parse(first_router("bob@;x, a")), Err(UriError::EmptyHostPort));
+        assert_eq!(Uri::parse(first_router("node:abc")), Err(UriError::PortNotInteger));
     }
 
     #[test]
     fn router_join() {
-        assert_eq!(
-            join_router(&["a", "b;x=1", "c"]).as_deref(),
-            Some("a, b;x=1, c")
-        );
+        assert_eq!(join_router(&["a", "b;x=1", "c"]).as_deref(), Some("a, b;x=1, c"));
         assert_eq!(join_router(&["only"]).as_deref(), Some("only"));
-        assert_eq!(
-            join_router(&[String::from("a"), String::new()]).as_deref(),
-            Some("a, ")
-        );
+        assert_eq!(join_router(&[String::from("a"), String::new()]).as_deref(), Some("a, "));
         assert_eq!(join_router(&[""]).as_deref(), Some(""));
         // Split then join re-normalises the separators.
         let parts: Vec<&str> = split_router("a ,b,  c").collect();
@@ -751,10 +716,7 @@ mod tests {
         let cases = [
             ("test.com", "test.com"),
             ("test.com:10086", "test.com:10086"),
-            (
-                "user1@test.com:10086;aa=b;cc",
-                "user1@test.com:10086;aa=b;cc",
-            ),
+            ("user1@test.com:10086;aa=b;cc", "user1@test.com:10086;aa=b;cc"),
             ("room:test1@example.org", "room:test1@example.org"),
             (":8080", ":8080"),
             ("  a@b.c ; x = 1 ;; y", "a@b.c;x = 1;y"),

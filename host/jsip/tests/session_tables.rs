@@ -11,10 +11,10 @@
 //!   code, and an SLP send refused with `Reject(_)` fails `invalid-state`
 //!   whatever the code; the code only matters for received requests (481/491).
 
-use jsip::session::{
-    on_orphaned, on_request, on_response, on_timer, Action, Dir, Machine, Refusal, Side, State, Step, Timer,
-};
 use jsip::Method;
+use jsip::session::{
+    Action, Dir, Machine, Refusal, Side, State, Step, Timer, on_orphaned, on_request, on_response, on_timer,
+};
 
 use Action::*;
 use Dir::{In, Out};
@@ -52,7 +52,10 @@ fn opp(dir: Dir) -> Dir {
 /// A dialogue created by an initial INVITE with CSeq [`INV`], put in `state`.
 fn dialogue(side: Side, state: State) -> Machine {
     let m = Machine::new(side, INV);
-    assert_eq!((m.latest_dir, m.latest_cseq, m.cancelled, m.reported, m.failures), (i_dir(side), INV, false, false, 0));
+    assert_eq!(
+        (m.latest_dir, m.latest_cseq, m.cancelled, m.reported, m.failures),
+        (i_dir(side), INV, false, false, 0)
+    );
     Machine { state, ..m }
 }
 
@@ -145,7 +148,12 @@ fn a3_uac_1xx_in_not_cancelled_delivered_init_to_18x() {
         for code in PROVISIONAL {
             let m = dialogue(Uac, s);
             let next = if s == State::Init { State::Ringing } else { s };
-            expect(on_response(m, In, Method::Invite, code, false), Machine { state: next, ..m }, &[Forward], (s, code));
+            expect(
+                on_response(m, In, Method::Invite, code, false),
+                Machine { state: next, ..m },
+                &[Forward],
+                (s, code),
+            );
         }
     }
 }
@@ -168,7 +176,12 @@ fn a5_uas_1xx_out_transmitted_init_to_18x() {
         for code in PROVISIONAL {
             let m = dialogue(Uas, s);
             let next = if s == State::Init { State::Ringing } else { s };
-            expect(on_response(m, Out, Method::Invite, code, false), Machine { state: next, ..m }, &[Forward], (s, code));
+            expect(
+                on_response(m, Out, Method::Invite, code, false),
+                Machine { state: next, ..m },
+                &[Forward],
+                (s, code),
+            );
         }
     }
 }
@@ -380,7 +393,11 @@ fn b4_uac_cancel_in_from_callee_answers_481() {
     for s in State::ALL {
         for (c, r) in UAC_FLAGS {
             for related in [None, Some(INV), Some(INV + 1)] {
-                refused(on_request(uac(s, c, r), In, Method::Cancel, related, OTHER), REJECT_481, (s, c, r, related));
+                refused(
+                    on_request(uac(s, c, r), In, Method::Cancel, related, OTHER),
+                    REJECT_481,
+                    (s, c, r, related),
+                );
             }
         }
     }
@@ -407,7 +424,11 @@ fn b6_uac_cancel_out_already_cancelled_invalid_state() {
     for s in EARLY {
         for reported in [false, true] {
             for related in [None, Some(INV), Some(INV + 1)] {
-                refused(on_request(uac(s, true, reported), Out, Method::Cancel, related, OTHER), REJECT_481, (s, reported, related));
+                refused(
+                    on_request(uac(s, true, reported), Out, Method::Cancel, related, OTHER),
+                    REJECT_481,
+                    (s, reported, related),
+                );
             }
         }
     }
@@ -419,7 +440,11 @@ fn b7_cancel_out_confirmed_or_err_invalid_state() {
     for side in SIDES {
         for s in CONFIRMED.into_iter().chain([State::Error]) {
             for related in [None, Some(INV), Some(INV + 1)] {
-                refused(on_request(dialogue(side, s), Out, Method::Cancel, related, OTHER), REJECT_481, (side, s, related));
+                refused(
+                    on_request(dialogue(side, s), Out, Method::Cancel, related, OTHER),
+                    REJECT_481,
+                    (side, s, related),
+                );
             }
         }
     }
@@ -430,7 +455,11 @@ fn b8_uas_cancel_out_invalid_state() {
     // B8 precedes B9.
     for s in State::ALL {
         for related in [None, Some(INV), Some(INV + 1)] {
-            refused(on_request(dialogue(Uas, s), Out, Method::Cancel, related, OTHER), REJECT_481, (s, related));
+            refused(
+                on_request(dialogue(Uas, s), Out, Method::Cancel, related, OTHER),
+                REJECT_481,
+                (s, related),
+            );
         }
     }
 }
@@ -439,7 +468,11 @@ fn b8_uas_cancel_out_invalid_state() {
 fn b9_uac_cancel_out_wrong_related_id_bad_related_id() {
     for s in EARLY {
         for related in WRONG_RELATED {
-            refused(on_request(dialogue(Uac, s), Out, Method::Cancel, Some(related), OTHER), Refusal::BadRelatedId, (s, related));
+            refused(
+                on_request(dialogue(Uac, s), Out, Method::Cancel, Some(related), OTHER),
+                Refusal::BadRelatedId,
+                (s, related),
+            );
         }
     }
 }
@@ -491,15 +524,31 @@ fn c2_uas_ack_in_err_swallowed_ends() {
 fn c3_ack_other_state_wrong_direction_or_related_id_rejected() {
     for side in SIDES {
         // Any other state.
-        for s in [State::Init, State::Ringing, State::Prack, State::Update, State::Acked, State::Reinvite, State::End] {
+        for s in [
+            State::Init,
+            State::Ringing,
+            State::Prack,
+            State::Update,
+            State::Acked,
+            State::Reinvite,
+            State::End,
+        ] {
             for dir in DIRS {
                 for related in [None, Some(INV)] {
-                    refused(on_request(dialogue(side, s), dir, Method::Ack, related, OTHER), REJECT_481, (side, s, dir, related));
+                    refused(
+                        on_request(dialogue(side, s), dir, Method::Ack, related, OTHER),
+                        REJECT_481,
+                        (side, s, dir, related),
+                    );
                 }
             }
         }
         // Wrong direction.
-        refused(on_request(dialogue(side, State::Answered), opp(i_dir(side)), Method::Ack, None, OTHER), REJECT_481, (side, "200"));
+        refused(
+            on_request(dialogue(side, State::Answered), opp(i_dir(side)), Method::Ack, None, OTHER),
+            REJECT_481,
+            (side, "200"),
+        );
         for r in DIRS {
             refused(
                 on_request(after_reinvite(side, State::Reanswered, r), opp(r), Method::Ack, None, OTHER),
@@ -523,10 +572,17 @@ fn c3_ack_other_state_wrong_direction_or_related_id_rejected() {
         }
     }
     // ERR: only a UAS ACK in, with the INVITE's CSeq.
-    dropped(on_request(dialogue(Uas, State::Error), In, Method::Ack, Some(INV + 1), OTHER), "ERR wrong related");
+    dropped(
+        on_request(dialogue(Uas, State::Error), In, Method::Ack, Some(INV + 1), OTHER),
+        "ERR wrong related",
+    );
     refused(on_request(dialogue(Uas, State::Error), Out, Method::Ack, None, OTHER), REJECT_481, "ERR out");
     for dir in DIRS {
-        refused(on_request(dialogue(Uac, State::Error), dir, Method::Ack, None, OTHER), REJECT_481, ("UAC ERR", dir));
+        refused(
+            on_request(dialogue(Uac, State::Error), dir, Method::Ack, None, OTHER),
+            REJECT_481,
+            ("UAC ERR", dir),
+        );
     }
 }
 
@@ -552,7 +608,12 @@ fn d2_bye_out_confirmed_transmitted_ends() {
     for side in SIDES {
         for s in CONFIRMED {
             let m = dialogue(side, s);
-            expect(on_request(m, Out, Method::Bye, None, OTHER), Machine { state: State::End, ..m }, &[Forward], (side, s));
+            expect(
+                on_request(m, Out, Method::Bye, None, OTHER),
+                Machine { state: State::End, ..m },
+                &[Forward],
+                (side, s),
+            );
         }
     }
 }
@@ -564,7 +625,13 @@ fn d3_uas_bye_in_early_answers_200_then_487_delivers_err() {
         expect(
             on_request(m, In, Method::Bye, None, OTHER),
             Machine { state: State::Error, ..m },
-            &[Answer(200, None), AnswerInvite(487, "cancelled"), Forward, Stop(Timer::Establish), Arm(Timer::Ack)],
+            &[
+                Answer(200, None),
+                AnswerInvite(487, "cancelled"),
+                Forward,
+                Stop(Timer::Establish),
+                Arm(Timer::Ack),
+            ],
             s,
         );
     }
@@ -648,7 +715,12 @@ fn e5_update_either_direction_in_18x_to_update() {
     for side in SIDES {
         for dir in DIRS {
             let m = dialogue(side, State::Ringing);
-            expect(on_request(m, dir, Method::Update, None, OTHER), Machine { state: State::Update, ..m }, &[Forward], (side, dir));
+            expect(
+                on_request(m, dir, Method::Update, None, OTHER),
+                Machine { state: State::Update, ..m },
+                &[Forward],
+                (side, dir),
+            );
         }
     }
 }
@@ -660,13 +732,26 @@ fn e6_uac_cancelled_early_request_in_answers_487() {
     // received in 18X after the UAC cancelled.
     for reported in [false, true] {
         let m = uac(State::Ringing, true, reported);
-        expect(on_request(m, In, Method::Update, None, OTHER), m, &[Answer(487, Some("cancelled"))], reported);
+        expect(
+            on_request(m, In, Method::Update, None, OTHER),
+            m,
+            &[Answer(487, Some("cancelled"))],
+            reported,
+        );
         // Shadowed by earlier rows.
         refused(on_request(m, In, Method::Prack, None, OTHER), REJECT_481, ("E2", reported));
         for method in EARLY_REQUESTS {
-            refused(on_request(uac(State::Init, true, reported), In, method, None, OTHER), REJECT_481, ("E3", method));
+            refused(
+                on_request(uac(State::Init, true, reported), In, method, None, OTHER),
+                REJECT_481,
+                ("E3", method),
+            );
             for s in [State::Prack, State::Update] {
-                refused(on_request(uac(s, true, reported), In, method, None, OTHER), REJECT_491, ("E4", s, method));
+                refused(
+                    on_request(uac(s, true, reported), In, method, None, OTHER),
+                    REJECT_491,
+                    ("E4", s, method),
+                );
             }
             // Outgoing after the CANCEL: E1/E5 need "not cancelled", E6 is "in" only → not listed.
             refused(on_request(m, Out, method, None, OTHER), REJECT_481, ("unlisted out", method));
@@ -748,7 +833,12 @@ fn e9_uac_cancelled_final_in_not_delivered_back_to_18x() {
 fn f1_uas_update_in_confirmed_answers_200_rearms_refresh() {
     for s in CONFIRMED {
         let m = dialogue(Uas, s);
-        expect(on_request(m, In, Method::Update, None, OTHER), m, &[Answer(200, None), Arm(Timer::Refresh)], s);
+        expect(
+            on_request(m, In, Method::Update, None, OTHER),
+            m,
+            &[Answer(200, None), Arm(Timer::Refresh)],
+            s,
+        );
     }
 }
 
@@ -775,7 +865,12 @@ fn f4_uac_2xx_to_refresh_resets_failures_not_delivered() {
         for failures in 0..=3 {
             for code in SUCCESS {
                 let m = Machine { failures, ..dialogue(Uac, s) };
-                expect(on_response(m, In, Method::Update, code, true), Machine { failures: 0, ..m }, &[], (s, failures, code));
+                expect(
+                    on_response(m, In, Method::Update, code, true),
+                    Machine { failures: 0, ..m },
+                    &[],
+                    (s, failures, code),
+                );
             }
         }
     }
@@ -847,7 +942,11 @@ fn g2_reinvite_early_reinv_re200_answers_491() {
 fn g3_reinvite_err_answers_481() {
     for side in SIDES {
         for dir in DIRS {
-            refused(on_request(dialogue(side, State::Error), dir, Method::Invite, None, RE), REJECT_481, (side, dir));
+            refused(
+                on_request(dialogue(side, State::Error), dir, Method::Invite, None, RE),
+                REJECT_481,
+                (side, dir),
+            );
         }
     }
 }
@@ -881,7 +980,12 @@ fn h2_uac_establishment_timeout_cancels_and_reports_408() {
         );
         // The SLP already cancelled: no second CANCEL.
         let m = uac(s, true, false);
-        expect_timer(on_timer(m, Timer::Establish), done(m), &[DeliverInviteAnswer(408, "timeout"), Arm(Timer::Ack)], (s, "cancelled"));
+        expect_timer(
+            on_timer(m, Timer::Establish),
+            done(m),
+            &[DeliverInviteAnswer(408, "timeout"), Arm(Timer::Ack)],
+            (s, "cancelled"),
+        );
         // Reachable only through the pure function; each flag is checked on its own.
         let m = uac(s, false, true);
         expect_timer(on_timer(m, Timer::Establish), done(m), &[SendCancel, Arm(Timer::Ack)], (s, "reported"));
@@ -957,7 +1061,10 @@ fn h6_count_three_refreshes_then_quit_and_2xx_resets() {
         assert_eq!(m.failures, expiry);
     }
     let step = on_timer(m, Timer::Refresh);
-    assert_eq!(step.actions.as_slice(), &[SendBye("session refresh failed"), DeliverBye("session refresh failed")]);
+    assert_eq!(
+        step.actions.as_slice(),
+        &[SendBye("session refresh failed"), DeliverBye("session refresh failed")]
+    );
     assert_eq!((step.next.state, step.next.failures), (State::End, 4));
 
     // A 2xx to a refresh resets the count without forwarding anything.
@@ -972,7 +1079,11 @@ fn h6_count_three_refreshes_then_quit_and_2xx_resets() {
     m = step.next;
     for expiry in 1..=3 {
         let step = on_timer(m, Timer::Refresh);
-        assert_eq!(step.actions.as_slice(), &[SendRefresh, Arm(Timer::Refresh)], "after reset, expiry {expiry}");
+        assert_eq!(
+            step.actions.as_slice(),
+            &[SendRefresh, Arm(Timer::Refresh)],
+            "after reset, expiry {expiry}"
+        );
         m = step.next;
     }
     assert_eq!(on_timer(m, Timer::Refresh).next.state, State::End);
@@ -1046,13 +1157,19 @@ fn sweep_request_table_covers_every_side_and_state() {
     for side in SIDES {
         for s in State::ALL {
             assert!(
-                REQUESTS.iter().any(|&(sd, st, c, r, _)| sd == side && st == s && !c && (r == i_dir(side) || st == State::Reanswered || st == State::Reinvite)),
+                REQUESTS.iter().any(|&(sd, st, c, r, _)| sd == side
+                    && st == s
+                    && !c
+                    && (r == i_dir(side) || st == State::Reanswered || st == State::Reinvite)),
                 "{side:?} {s:?} missing"
             );
         }
     }
     for s in EARLY {
-        assert!(REQUESTS.iter().any(|&(sd, st, c, _, _)| sd == Uac && st == s && c), "UAC cancelled {s:?} missing");
+        assert!(
+            REQUESTS.iter().any(|&(sd, st, c, _, _)| sd == Uac && st == s && c),
+            "UAC cancelled {s:?} missing"
+        );
     }
 }
 
@@ -1087,7 +1204,8 @@ fn sweep_unlisted_requests_are_rejected() {
             }
         }
         // Session-less methods never belong to the machine (§6.1); nothing lists them.
-        for method in [Method::Register, Method::Options, Method::Subscribe, Method::Message, Method::Notify] {
+        for method in [Method::Register, Method::Options, Method::Subscribe, Method::Message, Method::Notify]
+        {
             for dir in DIRS {
                 refused(on_request(m, dir, method, None, OTHER), REJECT_481, (side, state, method, dir));
             }
@@ -1152,11 +1270,17 @@ fn response_token(result: Result<Step, Refusal>) -> &'static str {
 fn sweep_response_table_covers_every_side_and_state() {
     for side in SIDES {
         for s in State::ALL {
-            assert!(RESPONSES.iter().any(|&(sd, st, c, _, _)| sd == side && st == s && !c), "{side:?} {s:?} missing");
+            assert!(
+                RESPONSES.iter().any(|&(sd, st, c, _, _)| sd == side && st == s && !c),
+                "{side:?} {s:?} missing"
+            );
         }
     }
     for s in EARLY {
-        assert!(RESPONSES.iter().any(|&(sd, st, c, _, _)| sd == Uac && st == s && c), "UAC cancelled {s:?} missing");
+        assert!(
+            RESPONSES.iter().any(|&(sd, st, c, _, _)| sd == Uac && st == s && c),
+            "UAC cancelled {s:?} missing"
+        );
     }
 }
 
@@ -1177,7 +1301,12 @@ fn sweep_unlisted_responses_are_dropped() {
         for (k, code) in [100, 180, 200, 486].into_iter().enumerate() {
             for &dir in &invite_dirs {
                 let got = on_response(m, dir, Method::Invite, code, false);
-                assert_eq!(response_token(got), tokens[k], "{:?}: {got:?}", (side, state, cancelled, r, "INVITE", dir, code));
+                assert_eq!(
+                    response_token(got),
+                    tokens[k],
+                    "{:?}: {got:?}",
+                    (side, state, cancelled, r, "INVITE", dir, code)
+                );
             }
         }
         // PRACK, UPDATE (not a refresh).
@@ -1190,7 +1319,12 @@ fn sweep_unlisted_responses_are_dropped() {
                 let codes: &[u16] = if code == 0 { &FINALS } else { &[100, 180] };
                 for &code in codes {
                     let got = on_response(m, dir, method, code, false);
-                    assert_eq!(response_token(got), want, "{:?}: {got:?}", (side, state, cancelled, r, method, dir, code));
+                    assert_eq!(
+                        response_token(got),
+                        want,
+                        "{:?}: {got:?}",
+                        (side, state, cancelled, r, method, dir, code)
+                    );
                 }
             }
         }
@@ -1198,7 +1332,12 @@ fn sweep_unlisted_responses_are_dropped() {
         for (k, dir) in DIRS.into_iter().enumerate() {
             for code in [100, 180, 200, 486] {
                 let got = on_response(m, dir, Method::Info, code, false);
-                assert_eq!(response_token(got), tokens[12 + k], "{:?}: {got:?}", (side, state, cancelled, r, "INFO", dir, code));
+                assert_eq!(
+                    response_token(got),
+                    tokens[12 + k],
+                    "{:?}: {got:?}",
+                    (side, state, cancelled, r, "INFO", dir, code)
+                );
             }
         }
         // BYE and CANCEL answers are swallowed before the machine (§5.5); nothing lists them.
@@ -1268,7 +1407,11 @@ fn sweep_timer_expiries_hit_only_table_h_rows() {
 fn accepted_sets_per_state_18_7() {
     // INIT rejects BYE from the callee, and PRACK.
     for (c, r) in UAC_FLAGS {
-        refused(on_request(uac(State::Init, c, r), In, Method::Bye, None, OTHER), REJECT_481, "INIT callee BYE");
+        refused(
+            on_request(uac(State::Init, c, r), In, Method::Bye, None, OTHER),
+            REJECT_481,
+            "INIT callee BYE",
+        );
     }
     for m in every_flavour(State::Init) {
         for dir in DIRS {
@@ -1285,14 +1428,24 @@ fn accepted_sets_per_state_18_7() {
     }
     // PRACK state accepts an INVITE 200.
     let m = dialogue(Uas, State::Prack);
-    assert_eq!(on_response(m, Out, Method::Invite, 200, false).expect("UAS PRACK 200").next.state, State::Answered);
+    assert_eq!(
+        on_response(m, Out, Method::Invite, 200, false).expect("UAS PRACK 200").next.state,
+        State::Answered
+    );
     let m = dialogue(Uac, State::Prack);
-    assert_eq!(on_response(m, In, Method::Invite, 200, false).expect("UAC PRACK 200").next.state, State::Answered);
+    assert_eq!(
+        on_response(m, In, Method::Invite, 200, false).expect("UAC PRACK 200").next.state,
+        State::Answered
+    );
     // REINV and RE200 answer a new INVITE with 491.
     for side in SIDES {
         for s in [State::Reinvite, State::Reanswered] {
             for r in DIRS {
-                refused(on_request(after_reinvite(side, s, r), In, Method::Invite, None, RE + 1), REJECT_491, (side, s, r));
+                refused(
+                    on_request(after_reinvite(side, s, r), In, Method::Invite, None, RE + 1),
+                    REJECT_491,
+                    (side, s, r),
+                );
             }
         }
     }
@@ -1309,10 +1462,20 @@ fn accepted_sets_per_state_18_7() {
     }
     assert_eq!(
         accepted,
-        [(Method::Ack, In, false), (Method::Cancel, In, false), (Method::Info, In, true), (Method::Info, Out, true)]
+        [
+            (Method::Ack, In, false),
+            (Method::Cancel, In, false),
+            (Method::Info, In, true),
+            (Method::Info, Out, true)
+        ]
     );
     expect(on_request(m, In, Method::Cancel, Some(INV), OTHER), m, &[Answer(200, None)], "ERR CANCEL");
-    expect(on_request(m, In, Method::Ack, Some(INV), OTHER), Machine { state: State::End, ..m }, &[Stop(Timer::Ack)], "ERR ACK");
+    expect(
+        on_request(m, In, Method::Ack, Some(INV), OTHER),
+        Machine { state: State::End, ..m },
+        &[Stop(Timer::Ack)],
+        "ERR ACK",
+    );
 }
 
 // ------------------------------------------------------------------ §12.3 orphaned dialogues
