@@ -56,6 +56,12 @@ impl fmt::Display for Endpoint {
     }
 }
 
+impl std::borrow::Borrow<str> for Endpoint {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl From<&str> for Endpoint {
     fn from(s: &str) -> Self {
         Endpoint(s.into())

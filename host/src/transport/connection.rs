@@ -1,0 +1,200 @@
+//! One WebSocket connection: a reader that parses frames and hands messages to
+//! dispatch, and a writer that drains the endpoint's queue (spec §4.1, §10.3–§10.6).
+//! The reader never waits for an instance or for another socket.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use jsip::syntax::{self, Rejection};
+use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
+
+use crate::dispatch;
+use crate::metrics::label;
+use crate::shared::Shared;
+use crate::transport::registry::{Attachment, CloseRequest, EndpointEntry, Outbound};
+
+type Ws = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Frames the writer sends in one go before flushing.
+const BATCH: usize = 64;
+
+/// Asks the writer to close the socket with this code and reason.
+struct Close(u16, &'static str);
+
+/// Serves one socket until it closes.
+pub async fn run(shared: Arc<Shared>, ws: Ws, userid: String, remote: SocketAddr) {
+    let Attachment { entry, socket, close } = shared.registry.attach(&userid, remote.to_string());
+    tracing::debug!(target: "rtc", userid, %remote, "connected");
+    let (sink, stream) = ws.split();
+    let (ctl_tx, ctl_rx) = mpsc::unbounded_channel::<Close>();
+    let last_rx = Arc::new(AtomicU64::new(shared.registry.now().as_millis()));
+    let writer = tokio::spawn(write_loop(
+        Arc::clone(&shared),
+        Arc::clone(&entry),
+        socket,
+        sink,
+        ctl_rx,
+        Arc::clone(&last_rx),
+    ));
+    let replaced = tokio::spawn({
+        let ctl = ctl_tx.clone();
+        async move {
+            match close.await {
+                Ok(CloseRequest::Replaced) => {
+                    let _ = ctl.send(Close(4000, "replaced"));
+                }
+                Ok(CloseRequest::Shutdown) => {
+                    let _ = ctl.send(Close(1001, "server shutdown"));
+                }
+                Err(_) => {}
+            }
+        }
+    });
+    read_loop(&shared, &entry, socket, stream, &ctl_tx, &last_rx).await;
+    drop(ctl_tx);
+    let _ = writer.await;
+    replaced.abort();
+    shared.registry.detach(&entry, socket);
+    tracing::debug!(target: "rtc", userid, %remote, "disconnected");
+}
+
+async fn read_loop(
+    shared: &Arc<Shared>,
+    entry: &Arc<EndpointEntry>,
+    socket: u64,
+    mut stream: SplitStream<Ws>,
+    ctl: &mpsc::UnboundedSender<Close>,
+    last_rx: &AtomicU64,
+) {
+    let source = entry.name().clone();
+    let max_frame = shared.config.rtc.max_frame;
+    while let Some(frame) = stream.next().await {
+        last_rx.store(shared.registry.now().as_millis(), Ordering::Relaxed);
+        let close = |code, reason| {
+            shared.metrics.inc("invalid_messages_total", format!("action=\"closed\",reason=\"{reason}\""));
+            let _ = ctl.send(Close(code, reason));
+        };
+        if !entry.is_current(socket) {
+            continue; // Replaced: no longer read (spec §10.3).
+        }
+        match frame {
+            Ok(WsMessage::Text(text)) => {
+                shared.metrics.inc("frames_total", label("direction", "in"));
+                match syntax::parse(text.as_bytes(), max_frame) {
+                    Ok(msg) => dispatch::received(shared, msg, &source),
+                    Err(Rejection::Close { code, reason }) => return close(code, reason),
+                    Err(rejection) => invalid(shared, &source, rejection, text.as_str()),
+                }
+            }
+            Ok(WsMessage::Binary(_)) => return close(1003, "binary frames not supported"),
+            Ok(WsMessage::Close(_)) => return,
+            Ok(_) => {} // ping, pong: signs of life; tungstenite answers pings.
+            Err(WsError::Capacity(CapacityError::MessageTooLong { .. })) => {
+                return close(1009, "frame too large");
+            }
+            Err(WsError::Utf8(_)) => return close(1007, "invalid UTF-8"),
+            Err(e) => {
+                tracing::debug!(target: "rtc", endpoint = %source, "read error: {e}");
+                return;
+            }
+        }
+    }
+}
+
+/// A frame the syntax layer refused without closing: answer 400 or drop (spec §4.2, §4.3).
+fn invalid(shared: &Arc<Shared>, source: &jsip::Endpoint, rejection: Rejection, payload: &str) {
+    let reason = rejection.reason().into_owned();
+    shared.metrics.inc(
+        "invalid_messages_total",
+        format!("action=\"{}\",{}", rejection.action(), label("reason", &reason)),
+    );
+    let head: String = payload.chars().take(200).collect();
+    tracing::warn!(target: "rtc", endpoint = %source, %reason, payload = %head, "invalid message");
+    if let Rejection::Answer(answer) = rejection
+        && let Ok(frame) = answer.to_frame()
+    {
+        let _ =
+            shared.registry.enqueue(source.as_str(), Outbound { frame: Utf8Bytes::from(frame), track: None });
+    }
+}
+
+async fn write_loop(
+    shared: Arc<Shared>,
+    entry: Arc<EndpointEntry>,
+    socket: u64,
+    mut sink: SplitSink<Ws, WsMessage>,
+    mut ctl: mpsc::UnboundedReceiver<Close>,
+    last_rx: Arc<AtomicU64>,
+) {
+    let ping_every = shared.config.rtc.ping_interval;
+    let write_timeout = shared.config.rtc.write_timeout;
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        batch.clear();
+        if shared.registry.peek(&entry, socket, BATCH, &mut batch).is_none() {
+            // Replaced: pass the wake-up on to the new socket's writer.
+            entry.wake.notify_one();
+            return close_with(&shared, &mut sink, 4000, "replaced").await;
+        }
+        if batch.is_empty() {
+            tokio::select! {
+                _ = entry.wake.notified() => continue,
+                c = ctl.recv() => {
+                    if let Some(Close(code, reason)) = c {
+                        close_with(&shared, &mut sink, code, reason).await;
+                    }
+                    return;
+                }
+                _ = ping.tick() => {
+                    let silent = shared.registry.now().as_millis().saturating_sub(last_rx.load(Ordering::Relaxed));
+                    if Duration::from_millis(silent) > ping_every * 2 {
+                        return close_with(&shared, &mut sink, 1001, "ping timeout").await;
+                    }
+                    if timed(write_timeout, sink.send(WsMessage::Ping(Default::default()))).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+            }
+        }
+        let n = batch.len();
+        let sent = async {
+            for frame in batch.drain(..) {
+                sink.feed(WsMessage::Text(frame)).await?;
+            }
+            sink.flush().await
+        };
+        if timed(write_timeout, sent).await.is_err() {
+            // Dead or too slow: the unfinished frames stay queued for the next socket.
+            return;
+        }
+        shared.metrics.add("frames_total", label("direction", "out"), n as u64);
+        shared.registry.written(&entry, socket, n);
+    }
+}
+
+async fn timed<F: Future<Output = Result<(), WsError>>>(limit: Duration, f: F) -> Result<(), ()> {
+    match tokio::time::timeout(limit, f).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+async fn close_with(shared: &Shared, sink: &mut SplitSink<Ws, WsMessage>, code: u16, reason: &'static str) {
+    shared.metrics.inc("ws_closed_total", format!("code=\"{code}\""));
+    let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
+    let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(WsMessage::Close(Some(frame)))).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
+}
