@@ -67,6 +67,7 @@ impl ActorRef {
     }
 
     /// Hands a received message to the actor; gives it back if the actor has ended.
+    #[allow(clippy::result_large_err)] // The error hands the message back, moved, not copied.
     pub fn received(&self, msg: Message, source: Endpoint, relid: Option<String>) -> Result<(), Message> {
         if msg.is_request() {
             self.pending.fetch_add(1, Ordering::Relaxed);

@@ -113,7 +113,7 @@ impl Session {
     /// A fresh session for an actor.
     pub fn new(shared: Arc<Shared>, me: ActorRef) -> Session {
         let stack = Stack::new(shared.stack_config());
-        let max_memory = shared.config.slp.memory_limit as usize;
+        let max_memory = shared.config.slp.memory_limit;
         Session {
             shared,
             me,

@@ -310,7 +310,7 @@ mod tests {
     use super::*;
 
     fn store() -> Store {
-        KvStores::new(KvLimits { max_keys: 3, max_bytes: 40, max_value: 16 }).namespace("t")
+        KvStores::new(KvLimits { max_keys: 3, max_bytes: 36, max_value: 16 }).namespace("t")
     }
 
     #[test]
@@ -353,7 +353,7 @@ mod tests {
             s.put(k, vec![0; 10], None).unwrap();
         }
         assert_eq!(s.put("d", vec![], None), Err(KvError::Quota), "key count");
-        assert_eq!(s.put("a", vec![0; 16], None), Err(KvError::Quota), "bytes: 33 + 17 > 40");
+        assert_eq!(s.put("a", vec![0; 16], None), Err(KvError::Quota), "bytes: 33 - 11 + 17 > 36");
         assert!(s.put("a", vec![0; 5], None).is_ok(), "replacing shrinks");
     }
 
