@@ -97,3 +97,53 @@ async fn upload_replace_rollback_delete_and_restart() {
     assert_eq!(names, [("default", echo_hash.as_str()), ("extra", echo_hash.as_str())]);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_sessions_finish_on_their_version_while_new_ones_use_the_new_one() {
+    let (server, _root) = start("pinning", "").await;
+    let api = server.api_addr;
+    let old_hash = api_json(api, "GET", "/slpm/v1/default").await.1["hash"].as_str().unwrap().to_owned();
+    // A call on the current version (echo) stays up.
+    let mut caller = Client::connect(server.rtc_addr, "pin-a").await;
+    caller.send(request("INVITE", "svc", "pin-a", "svc", "pin-1", 1)).await;
+    assert_eq!(caller.recv().await["Code"], 200);
+    let mut ack = request("ACK", "svc", "pin-a", "svc", "pin-1", 2);
+    ack["RelatedID"] = json!(1);
+    caller.send(ack).await;
+    // Replace `default` with the conformance SLP.
+    let (status, r) = upload(api, "default", &guest("conformance")).await;
+    assert_eq!(status, 201, "{r}");
+    let new_hash = r["hash"].as_str().unwrap().to_owned();
+    // New sessions use the new version at once.
+    let mut other = Client::connect(server.rtc_addr, "pin-b").await;
+    other.send(request("MESSAGE", "unknown-case", "pin-b", "svc", "pin-2", 1)).await;
+    assert_eq!(other.recv().await["Code"], 404, "conformance answers unknown cases 404; echo would say 200");
+    // Both versions are listed: the old one with its live instance.
+    let (_, entry) = api_json(api, "GET", "/slpm/v1/default").await;
+    let versions = entry["versions"].as_array().unwrap();
+    let live = |hash: &str| {
+        versions
+            .iter()
+            .find(|v| v["hash"] == hash)
+            .map(|v| (v["current"].clone(), v["live_instances"].clone()))
+    };
+    assert_eq!(live(&old_hash), Some((json!(false), json!(1))), "{entry}");
+    assert_eq!(live(&new_hash).map(|l| l.0), Some(json!(true)), "{entry}");
+    // The old session still works on its version: a re-INVITE is answered by echo (200).
+    caller.send(request("INVITE", "svc", "pin-a", "svc", "pin-1", 3)).await;
+    assert_eq!(caller.recv().await["Code"], 200);
+    caller.send(request("BYE", "svc", "pin-a", "svc", "pin-1", 4)).await;
+    assert_eq!(caller.recv().await["CSeq"], 4);
+    // When it ends, the old version is no longer listed.
+    let mut gone = false;
+    for _ in 0..50 {
+        let (_, entry) = api_json(api, "GET", "/slpm/v1/default").await;
+        if entry["versions"].as_array().unwrap().iter().all(|v| v["hash"] != old_hash.as_str()) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the old version's last instance ended");
+    server.stop().await;
+}

@@ -183,3 +183,66 @@ async fn messages_queued_while_away_arrive_on_reconnect() {
     grace.expect_silence(Duration::from_millis(300)).await;
     server.stop().await;
 }
+
+/// Polls `/runtime/v1/state` until `done` holds (or fails after 10 s).
+async fn state_until(
+    api: std::net::SocketAddr,
+    what: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let mut last = serde_json::Value::Null;
+    for _ in 0..100 {
+        last = common::api_json(api, "GET", "/runtime/v1/state").await.1;
+        if done(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what}: state never settled: {last}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_leaks_when_sessions_end() {
+    let (server, _root) = start("leaks", "[rtc]\nlinger = \"500ms\"\n").await;
+    let mut clients = Vec::new();
+    for i in 0..4 {
+        let user = format!("leak-{i}");
+        let mut c = Client::connect(server.rtc_addr, &user).await;
+        for j in 0..10 {
+            c.send(request("MESSAGE", "svc", &user, "svc", &format!("lm-{i}-{j}"), 1)).await;
+        }
+        for _ in 0..10 {
+            assert_eq!(c.recv().await["Code"], 200);
+        }
+        let d = format!("lc-{i}");
+        c.send(request("INVITE", "svc", &user, "svc", &d, 1)).await;
+        assert_eq!(c.recv().await["Code"], 200);
+        let mut ack = request("ACK", "svc", &user, "svc", &d, 2);
+        ack["RelatedID"] = json!(1);
+        c.send(ack).await;
+        c.send(request("BYE", "svc", &user, "svc", &d, 3)).await;
+        assert_eq!(c.recv().await["CSeq"], 3);
+        // A rejected INVITE leaves a dialogue waiting for its ACK; it must go too.
+        let mut inv = request("INVITE", "svc", &user, "svc", &format!("lr-{i}"), 1);
+        inv["Router"] = json!("x;type=absent");
+        c.send(inv).await;
+        assert_eq!(c.recv().await["Code"], 404);
+        clients.push(c);
+    }
+    // Sessions, bindings and instances return to zero (the rejected INVITEs wait 1 s for an ACK).
+    let state = state_until(server.api_addr, "sessions", |s| {
+        s["sessions"] == 0 && s["bindings"]["dialogue_ids"] == 0 && s["bindings"]["relids"] == 0
+    })
+    .await;
+    let live: u64 = state["instances"].as_array().unwrap().iter().map(|i| i["live"].as_u64().unwrap()).sum();
+    assert_eq!(live, 0, "{state}");
+    // Connections: closed, then lingering, then gone; queues empty.
+    drop(clients);
+    state_until(server.api_addr, "endpoints", |s| {
+        s["endpoints"]["user"]["connected"] == 0
+            && s["endpoints"]["user"]["lingering"] == 0
+            && s["endpoints"]["queued_messages"] == 0
+    })
+    .await;
+    server.stop().await;
+}

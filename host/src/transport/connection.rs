@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use jsip::syntax::{self, Rejection};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -45,26 +45,13 @@ pub async fn run(shared: Arc<Shared>, ws: Ws, userid: String, remote: SocketAddr
         socket,
         sink,
         ctl_rx,
+        close,
         Arc::clone(&last_rx),
     ));
-    let replaced = tokio::spawn({
-        let ctl = ctl_tx.clone();
-        async move {
-            match close.await {
-                Ok(CloseRequest::Replaced) => {
-                    let _ = ctl.send(Close(4000, "replaced"));
-                }
-                Ok(CloseRequest::Shutdown) => {
-                    let _ = ctl.send(Close(1001, "server shutdown"));
-                }
-                Err(_) => {}
-            }
-        }
-    });
     read_loop(&shared, &entry, socket, stream, &ctl_tx, &last_rx).await;
+    // The writer stops when the reader is done (the control channel closes).
     drop(ctl_tx);
     let _ = writer.await;
-    replaced.abort();
     shared.registry.detach(&entry, socket);
     tracing::debug!(target: "rtc", userid, %remote, "disconnected");
 }
@@ -135,8 +122,10 @@ async fn write_loop(
     socket: u64,
     mut sink: SplitSink<Ws, WsMessage>,
     mut ctl: mpsc::UnboundedReceiver<Close>,
+    close: oneshot::Receiver<CloseRequest>,
     last_rx: Arc<AtomicU64>,
 ) {
+    let mut close = Some(close);
     let ping_every = shared.config.rtc.ping_interval;
     let write_timeout = shared.config.rtc.write_timeout;
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
@@ -151,6 +140,14 @@ async fn write_loop(
         if batch.is_empty() {
             tokio::select! {
                 _ = entry.wake.notified() => continue,
+                request = async { close.as_mut().expect("polled while some").await }, if close.is_some() => {
+                    close = None;
+                    match request {
+                        Ok(CloseRequest::Replaced) => return close_with(&shared, &mut sink, 4000, "replaced").await,
+                        Ok(CloseRequest::Shutdown) => return close_with(&shared, &mut sink, 1001, "server shutdown").await,
+                        Err(_) => continue,
+                    }
+                }
                 c = ctl.recv() => {
                     if let Some(Close(code, reason)) = c {
                         close_with(&shared, &mut sink, code, reason).await;
