@@ -255,32 +255,67 @@ fn is_ws(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r')
 }
 
-/// Maximum bracket depth, and whether the text holds an object or whitespace
-/// outside strings (either needs a rewrite).
+/// Maximum bracket depth, and whether the text needs a rewrite to be
+/// canonical: whitespace outside strings, or object members out of byte
+/// order (or with escaped names, which are compared decoded). Already
+/// canonical text, the common case, is then borrowed as it is.
 fn scan(text: &str) -> (usize, bool) {
-    let (mut depth, mut max, mut rewrite) = (0usize, 0usize, false);
-    let (mut in_string, mut escaped) = (false, false);
-    for &b in text.as_bytes() {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
+    /// Per open container: is it an object, is a member name expected next,
+    /// and the previous member name (raw, with quotes).
+    #[derive(Clone, Copy)]
+    struct Level<'t> {
+        object: bool,
+        expect_key: bool,
+        last_key: Option<&'t [u8]>,
+    }
+    // Fixed storage: deeper text is refused by serde_json (128) before it gets here.
+    const MAX_LEVELS: usize = 130;
+    let bytes = text.as_bytes();
+    let mut levels = [Level { object: false, expect_key: false, last_key: None }; MAX_LEVELS];
+    let mut len = 0usize;
+    let (mut max, mut rewrite) = (0usize, false);
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                // The name without its quotes: byte order of the contents.
+                let literal = &bytes[(start + 1).min(i)..i.min(bytes.len())];
+                if let Some(level) =
+                    len.checked_sub(1).filter(|&t| t < MAX_LEVELS).map(|top| &mut levels[top])
+                    && level.object
+                    && level.expect_key
+                {
+                    level.expect_key = false;
+                    if literal.contains(&b'\\') || level.last_key.is_some_and(|prev| prev > literal) {
+                        rewrite = true;
+                    }
+                    level.last_key = Some(literal);
+                }
             }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                rewrite |= b == b'{';
-                depth += 1;
-                max = max.max(depth);
+            b @ (b'{' | b'[') => {
+                if len < MAX_LEVELS {
+                    levels[len] = Level { object: b == b'{', expect_key: b == b'{', last_key: None };
+                }
+                len += 1;
+                max = max.max(len);
             }
-            b']' | b'}' => depth = depth.saturating_sub(1),
+            b']' | b'}' => len = len.saturating_sub(1),
+            b',' => {
+                if let Some(level) =
+                    len.checked_sub(1).filter(|&t| t < MAX_LEVELS).map(|top| &mut levels[top])
+                {
+                    level.expect_key = level.object;
+                }
+            }
             b' ' | b'\t' | b'\n' | b'\r' => rewrite = true,
             _ => {}
         }
+        i += 1;
     }
     (max, rewrite)
 }
@@ -471,6 +506,19 @@ mod tests {
     fn canonical_orders_escaped_keys_by_their_decoded_bytes() {
         let j = Json::parse(r#"{"b":1,"\u0061":2}"#).unwrap();
         assert_eq!(j.text(), r#"{"\u0061":2,"b":1}"#);
+    }
+
+    #[test]
+    fn canonical_objects_are_borrowed_and_others_rewritten() {
+        assert!(matches!(canonical(r#"{"a":1,"b":{"c":[{"d":1,"e":2}]}}"#, 1), Ok(Cow::Borrowed(_))));
+        assert!(matches!(canonical(r#"["b","a"]"#, 1), Ok(Cow::Borrowed(_))), "array order is kept");
+        assert_eq!(canonical(r#"{"b":1,"a":2}"#, 1).unwrap(), r#"{"a":2,"b":1}"#);
+        assert_eq!(canonical(r#"{"a":{"z":1,"y":2}}"#, 1).unwrap(), r#"{"a":{"y":2,"z":1}}"#);
+        assert_eq!(canonical(r#"[{"b":1,"a":2},{"a":1}]"#, 1).unwrap(), r#"[{"a":2,"b":1},{"a":1}]"#);
+        assert_eq!(canonical(r#"{"a":"x,\"y","c":1,"b":2}"#, 1).unwrap(), r#"{"a":"x,\"y","b":2,"c":1}"#);
+        // Names compare by content: "a" < "a " although '"' > ' '.
+        assert!(matches!(canonical(r#"{"a":1,"a ":2}"#, 1), Ok(Cow::Borrowed(_))));
+        assert_eq!(canonical(r#"{"a ":1,"a":2}"#, 1).unwrap(), r#"{"a":2,"a ":1}"#);
     }
 
     #[test]

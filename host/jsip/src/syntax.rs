@@ -165,9 +165,20 @@ impl<'a> Members<'a> {
         if let Some((name, _)) = typed.iter().find(|(_, s)| matches!(s, Slot::Duplicated)) {
             return Some(Cow::Borrowed(name));
         }
-        let mut names: Vec<&str> = self.others.iter().map(|(n, _)| &**n).collect();
-        names.sort_unstable();
-        names.windows(2).find(|w| w[0] == w[1]).map(|w| Cow::Owned(w[0].to_owned()))
+        // Few headers is the norm: compare pairwise without allocating.
+        let names = &self.others;
+        if names.len() <= 16 {
+            let mut first: Option<&str> = None;
+            for (i, (a, _)) in names.iter().enumerate() {
+                if names[i + 1..].iter().any(|(b, _)| a == b) && first.is_none_or(|f| **a < *f) {
+                    first = Some(a);
+                }
+            }
+            return first.map(|n| Cow::Owned(n.to_owned()));
+        }
+        let mut sorted: Vec<&str> = names.iter().map(|(n, _)| &**n).collect();
+        sorted.sort_unstable();
+        sorted.windows(2).find(|w| w[0] == w[1]).map(|w| Cow::Owned(w[0].to_owned()))
     }
 }
 
