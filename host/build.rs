@@ -1,6 +1,6 @@
 //! Builds the example SLPs in `slp-guests/` for `wasm32-wasip2`, so that one
 //! `cargo build` of the host builds everything and the binary can embed the
-//! bundled SLPs. Outputs: `target/guests/wasm32-wasip2/release/{echo,conformance}.wasm`.
+//! bundled SLPs. Outputs: `target/guests/wasm32-wasip2/release/{echo,conformance,hostile}.wasm`.
 //!
 //! Installs the `wasm32-wasip2` target through rustup when it is missing.
 
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
-const GUESTS: [&str; 2] = ["echo", "conformance"];
+const GUESTS: [&str; 3] = ["echo", "conformance", "hostile"];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
@@ -20,6 +20,7 @@ fn main() {
         "slp-guests/sdk",
         "slp-guests/echo",
         "slp-guests/conformance",
+        "slp-guests/hostile",
         "wit",
         "host/jsip/src",
         "host/jsip/Cargo.toml",

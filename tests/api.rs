@@ -31,6 +31,11 @@ async fn invalid_uploads_get_clear_errors_and_change_nothing() {
     let core_module = b"\0asm\x01\0\0\0";
     let (status, e) = upload(api, "default", core_module).await;
     assert_eq!((status, e["message"].as_str()), (400, Some("not a component (core module)")));
+    // A valid component that does not implement the `slp` world.
+    let empty_component = b"\0asm\x0d\0\x01\0";
+    let (status, e) = upload(api, "default", empty_component).await;
+    assert_eq!((status, e["error"].as_str()), (400, Some("invalid_component")));
+    assert!(e["message"].as_str().unwrap().contains("init"), "names the missing export: {e}");
     let (status, _, body) =
         http(api, "POST", "/slpm/v1/default", &[("Content-Type", "text/plain")], &guest("echo")).await;
     let e: serde_json::Value = serde_json::from_slice(&body).unwrap();

@@ -103,6 +103,16 @@ async fn invalid_objects_are_answered_400_or_dropped() {
     // The socket is still open and serving.
     c.send(request("MESSAGE", "svc", "carol", "svc", "v-4", 1)).await;
     assert_eq!(c.recv().await["Code"], 200);
+    // Every outcome was counted.
+    let (_, _, metrics) = http(server.api_addr, "GET", "/metrics", &[], b"").await;
+    let metrics = String::from_utf8(metrics).unwrap();
+    for line in [
+        "slp_host_invalid_messages_total{action=\"answered_400\",reason=\"missing From\"} 1",
+        "slp_host_invalid_messages_total{action=\"dropped\",reason=\"missing From\"} 1",
+        "slp_host_dropped_messages_total{reason=\"no_transaction\"} 1",
+    ] {
+        assert!(metrics.contains(line), "missing {line} in\n{metrics}");
+    }
     server.stop().await;
 }
 
@@ -135,6 +145,15 @@ async fn dispatch_rules_answer_as_the_spec_says() {
     c.send(m).await;
     let a = c.recv().await;
     assert_eq!((a["Code"].as_u64(), a["Reason"].as_str()), (Some(404), Some("unknown relid")));
+    // The first label of the Request-URI selects a loaded SLP; otherwise `default`.
+    c.send(request("MESSAGE", "x@conformance.example.org", "dave", "svc", "u-7", 1)).await;
+    assert_eq!(c.recv().await["Code"], 404, "conformance: unknown case");
+    c.send(request("MESSAGE", "x@elsewhere.example.org", "dave", "svc", "u-8", 1)).await;
+    assert_eq!(c.recv().await["Code"], 200, "no SLP `elsewhere`: default (echo)");
+    let mut m = request("MESSAGE", "x@elsewhere.example.org", "dave", "svc", "u-9", 1);
+    m["Router"] = json!("conformance.example.org, bob@example.org");
+    c.send(m).await;
+    assert_eq!(c.recv().await["Code"], 404, "the first Router element wins over the Request-URI");
     // An INVITE to an SLP that is not loaded: 404 through the dialogue; the ACK is swallowed.
     let mut inv = request("INVITE", "svc", "dave", "svc", "u-6", 1);
     inv["Router"] = json!("x;type=nope");
@@ -244,5 +263,22 @@ async fn nothing_leaks_when_sessions_end() {
             && s["endpoints"]["queued_messages"] == 0
     })
     .await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_peer_is_closed_with_ping_timeout() {
+    let (server, _root) = start("ping", "[rtc]\nping_interval = \"500ms\"\n").await;
+    let mut quiet = Client::connect(server.rtc_addr, "quiet").await;
+    let mut lively = Client::connect(server.rtc_addr, "lively").await;
+    // `quiet` reads nothing, so it answers no ping; `lively` keeps talking.
+    for i in 0..8 {
+        lively.send(request("MESSAGE", "svc", "lively", "svc", &format!("p-{i}"), 1)).await;
+        assert_eq!(lively.recv().await["Code"], 200);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(quiet.closed().await, Some((1001, "ping timeout".to_owned())));
+    lively.send(request("MESSAGE", "svc", "lively", "svc", "p-end", 1)).await;
+    assert_eq!(lively.recv().await["Code"], 200, "the talking peer is still connected");
     server.stop().await;
 }

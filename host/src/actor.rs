@@ -265,7 +265,7 @@ impl Actor {
     async fn run(mut self) {
         loop {
             self.apply_outputs();
-            self.run_calls();
+            self.run_calls_off_the_reactor();
             if self.should_exit() {
                 break;
             }
@@ -403,6 +403,21 @@ impl Actor {
                 self.mailbox.push_back(Call::Message(Box::new(d), relid));
             }
             Body::Gone(_) => self.shared.metrics.dropped("instance_gone"),
+        }
+    }
+
+    /// [`Self::run_calls`], handing this worker thread's other tasks to
+    /// another thread first when there is a guest call to make: a call may
+    /// run up to its CPU deadline, and it must delay only this instance's
+    /// mailbox, never other sessions or the socket readers (spec §8.2, §8.3).
+    /// On a current-thread runtime (which cannot do that) the calls run in place.
+    fn run_calls_off_the_reactor(&mut self) {
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_thread && !self.mailbox.is_empty() && matches!(self.body, Body::Live(_)) {
+            tokio::task::block_in_place(|| self.run_calls());
+        } else {
+            self.run_calls();
         }
     }
 

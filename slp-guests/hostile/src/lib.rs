@@ -1,0 +1,169 @@
+//! The `hostile` SLP: misbehaves on purpose, to test that the host contains
+//! a bad instance (spec §12.4–§12.6) and keeps serving everyone else.
+//!
+//! The mode is chosen by the Request-URI of the instance's first message: its
+//! user part (`panic@hostile` selects `panic`, and the host's first label
+//! `hostile` selects this SLP), or the whole Request-URI when it has no `@`
+//! (for requests routed here with `Router: "x;type=hostile"`).
+//!
+//! | mode | what the instance does |
+//! |---|---|
+//! | `panic` | panics at once (trap `panic`) |
+//! | `loop` | spins forever (trap `deadline`) |
+//! | `oom` | keeps 1 MiB blocks alive until an allocation fails (trap `memory`) |
+//! | `recurse` | recurses without bound (a stack overflow: trap `other`) |
+//! | `panic_in_dialogue` | answers an INVITE 200, then panics when the ACK arrives (the host sends a quit BYE, Reason `SLP failure`) |
+//! | `answer_then_panic` | sends nothing, logs an error line and aborts through `slp_sdk::trap` (trap `panic`); the request gets 500 `SLP failure` from the host |
+//! | `flood` | tries 2000 sends of a MESSAGE to the unconnected user `flood-sink@nowhere.invalid` (each on its own DialogueID, answered later by a synthetic 404) in one call; past the per-call quota (1024) they fail with `quota`. That call's quota also covers its answer, so the SLP answers from a 1 ms timer call: 200 with `X-Sent` = the sends that succeeded and `X-Error` = the code of the first failure, then finishes |
+//! | `timers` | starts 1-hour timers until `start_timer` fails (quota 64), answers 200 with `X-Timers` = the count, then finishes |
+//! | `huge_log` | logs one 1 MiB line and 200 short lines (the host cuts lines to 4 KiB and keeps 100 per call), then answers 200 and finishes |
+//! | `bad_send` | sends a response to a transaction that does not exist, answers 200 with `X-Error` = the error code it got (`no-transaction`), then finishes |
+//! | `exit` | calls `std::process::exit(0)` (trap `host`) |
+//! | anything else | answers 200 like `echo`: finishes outside an INVITE dialogue |
+//!
+//! Only `huge_log` and `answer_then_panic` write to the log.
+
+use std::hint::black_box;
+use std::sync::Mutex;
+
+use slp_sdk::build::{request, response};
+use slp_sdk::{Context, Delivery, InitKind, Json, Kind, Message, Method, Slp};
+
+struct Hostile {
+    /// The mode, from the first message.
+    mode: Option<String>,
+    /// `flood`: the request to answer from the timer call, the successful
+    /// sends and the code of the first failed one.
+    pending: Option<Message>,
+    sent: i64,
+    first_error: Option<&'static str>,
+}
+
+/// Memory the `oom` mode never gives back.
+static HOARD: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+impl Slp for Hostile {
+    fn init(_kind: InitKind, _ctx: &Context) -> Self {
+        Hostile { mode: None, pending: None, sent: 0, first_error: None }
+    }
+
+    fn on_message(&mut self, d: Delivery) {
+        let Kind::Request(method) = d.message.kind else { return };
+        let mode = self.mode.get_or_insert_with(|| mode_of(&d.message)).clone();
+        match mode.as_str() {
+            "panic" => panic!("hostile: panic mode"),
+            "loop" => {
+                let mut n = 0u64;
+                loop {
+                    n = black_box(n.wrapping_add(1));
+                }
+            }
+            // Untouched blocks: growing the memory is all the work, so the cap
+            // is reached long before the CPU deadline, even on a slow machine.
+            "oom" => loop {
+                let block = Vec::with_capacity(1 << 20);
+                HOARD.lock().unwrap_or_else(|e| e.into_inner()).push(black_box(block));
+            },
+            "recurse" => {
+                black_box(recurse(0));
+            }
+            "panic_in_dialogue" if method == Method::Ack => panic!("hostile: panic on the ACK"),
+            "answer_then_panic" => slp_sdk::trap("hostile: trapping without answering"),
+            "flood" => {
+                let mut first_error = None;
+                for i in 0..2000 {
+                    let dlg = format!("{}~flood{i}", d.message.dialogue_id);
+                    let m =
+                        request(Method::Message, "flood-sink@nowhere.invalid", "hostile", "flood-sink", &dlg);
+                    match slp_sdk::send(&m) {
+                        Ok(_) => self.sent += 1,
+                        Err(e) => {
+                            first_error.get_or_insert(e.code);
+                        }
+                    }
+                }
+                self.first_error = first_error.map(|c| c.as_str());
+                // This call's sends are used up: answer from the timer call.
+                self.pending = Some(d.message);
+                if slp_sdk::start_timer(1, 0).is_err() {
+                    slp_sdk::trap("hostile: cannot start the flood timer");
+                }
+            }
+            "timers" => {
+                let mut n = 0i64;
+                while slp_sdk::start_timer(3_600_000, n as u64).is_ok() {
+                    n += 1;
+                }
+                answer(&d, 200, Some(("X-Timers", Json::integer(n))));
+                slp_sdk::finish();
+            }
+            "huge_log" => {
+                slp_sdk::log(slp_sdk::LogLevel::Debug, &"x".repeat(1 << 20));
+                for i in 0..200 {
+                    slp_sdk::debug!("hostile: line {i}");
+                }
+                answer(&d, 200, None);
+                slp_sdk::finish();
+            }
+            "bad_send" => {
+                let mut bogus = response(&d.message, 200).expect("a request");
+                bogus.cseq = d.message.cseq.wrapping_add(1_000_000);
+                let code = match slp_sdk::send(&bogus) {
+                    Ok(_) => "ok",
+                    Err(e) => e.code.as_str(),
+                };
+                answer(&d, 200, Some(("X-Error", Json::string(code))));
+                slp_sdk::finish();
+            }
+            "exit" => std::process::exit(0),
+            _ => match method {
+                Method::Ack => {}
+                Method::Invite | Method::Update | Method::Prack => answer(&d, 200, None),
+                Method::Bye | Method::Cancel => slp_sdk::finish(),
+                _ => {
+                    answer(&d, 200, None);
+                    slp_sdk::finish();
+                }
+            },
+        }
+    }
+
+    fn on_timer(&mut self, _id: u64, _tag: u64) {
+        if let Some(req) = self.pending.take() {
+            let Ok(mut r) = response(&req, 200) else { return };
+            r.headers.set("X-Sent", Json::integer(self.sent));
+            if let Some(code) = self.first_error {
+                r.headers.set("X-Error", Json::string(code));
+            }
+            let _ = slp_sdk::send(&r);
+            slp_sdk::finish();
+        }
+    }
+}
+
+/// The user part of the Request-URI, or the whole of it without an `@`.
+fn mode_of(m: &Message) -> String {
+    let uri = m.request_uri.as_deref().unwrap_or("");
+    let host_part = uri.split(';').next().unwrap_or("").trim();
+    host_part.split_once('@').map_or(host_part, |(user, _)| user).to_owned()
+}
+
+/// Recursion the compiler can neither remove nor turn into a loop: every
+/// frame keeps a buffer on the stack and uses the callee's result.
+fn recurse(depth: u64) -> u64 {
+    let buf = black_box([depth as u8; 256]);
+    if black_box(depth) == u64::MAX {
+        return 0;
+    }
+    recurse(depth + 1).wrapping_add(u64::from(buf[depth as usize % 256]))
+}
+
+fn answer(d: &Delivery, code: u16, header: Option<(&str, Json)>) {
+    let Ok(mut r) = response(&d.message, code) else { return };
+    if let Some((name, value)) = header {
+        r.headers.set(name, value);
+    }
+    let _ = slp_sdk::send(&r);
+}
+
+slp_sdk::export_slp!(Hostile);
