@@ -252,7 +252,7 @@ impl Actor {
             }
             Err(e) => {
                 let kind = traps::classify(&e, store.data().limiter.denied);
-                let message = format!("{e:#}");
+                let message = traps::describe(&e);
                 let mut session = store.into_data();
                 traps::record(&self.shared, &mut session, kind, "instantiate", None, &message);
                 session.instance = None;
@@ -486,7 +486,7 @@ impl Actor {
                         Body::Gone(_) => false,
                     };
                     let kind = traps::classify(&e, denied);
-                    let message = format!("{e:#}");
+                    let message = traps::describe(&e);
                     self.trap(kind, entry, dialogue, &message);
                     if entry == "init" {
                         self.report_on_load(OnLoadOutcome::Trapped(traps::truncate(&message, 1024)));

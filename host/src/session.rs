@@ -140,6 +140,7 @@ impl Session {
 
     /// Resets the per-call budgets before a call into the guest.
     pub fn begin_call(&mut self) {
+        self.limiter.denied = false;
         self.sends_in_call = 0;
         self.logs_in_call = 0;
     }

@@ -19,12 +19,28 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How long a test waits for something that should happen.
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// A fresh directory for one server's files, removed when dropped.
+pub struct TempRoot(PathBuf);
+
+impl std::ops::Deref for TempRoot {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempRoot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A fresh directory for one server's files.
-pub fn temp_root(tag: &str) -> PathBuf {
+pub fn temp_root(tag: &str) -> TempRoot {
     let dir =
         std::env::temp_dir().join(format!("slp-host-test-{tag}-{}-{}", std::process::id(), rand_suffix()));
     std::fs::create_dir_all(dir.join("conf")).expect("temp dir");
-    dir
+    TempRoot(dir)
 }
 
 fn rand_suffix() -> u64 {
@@ -74,7 +90,7 @@ fn merge(into: &mut toml::Table, from: toml::Table) {
 }
 
 /// Starts a server on a fresh root.
-pub async fn start(tag: &str, extra_toml: &str) -> (Server, PathBuf) {
+pub async fn start(tag: &str, extra_toml: &str) -> (Server, TempRoot) {
     let root = temp_root(tag);
     let server = Server::start(test_config(&root, extra_toml)).await.expect("server starts");
     (server, root)

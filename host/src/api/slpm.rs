@@ -36,7 +36,7 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn version_entry(v: &Version, current: bool) -> Value {
+fn version_entry(v: &Version, current: bool, threshold: usize) -> Value {
     let traps_last_minute = v.traps_last_minute();
     json!({
         "hash": v.hash(),
@@ -46,7 +46,7 @@ fn version_entry(v: &Version, current: bool) -> Value {
         "instances_created": v.created.load(Ordering::Relaxed),
         "traps_total": v.traps.load(Ordering::Relaxed),
         "traps_last_minute": traps_last_minute,
-        "unhealthy": traps_last_minute > 5,
+        "unhealthy": traps_last_minute > threshold,
     })
 }
 
@@ -59,10 +59,8 @@ fn name_entry(shared: &Shared, current: &Arc<Version>) -> Value {
         .filter(|v| v.name == current.name && (Arc::ptr_eq(v, current) || v.live.load(Ordering::Relaxed) > 0))
         .collect();
     let created: u64 = versions.iter().map(|v| v.created.load(Ordering::Relaxed)).sum();
-    let mut list: Vec<Value> = versions.iter().map(|v| version_entry(v, Arc::ptr_eq(v, current))).collect();
-    for (v, entry) in versions.iter().zip(list.iter_mut()) {
-        entry["unhealthy"] = json!(v.traps_last_minute() > threshold);
-    }
+    let list: Vec<Value> =
+        versions.iter().map(|v| version_entry(v, Arc::ptr_eq(v, current), threshold)).collect();
     json!({
         "name": &*current.name,
         "hash": current.hash(),

@@ -1,8 +1,6 @@
 //! Traps (spec §12.5, §12.6): what kind a guest failure is, and what is
 //! recorded when one happens. The instance that trapped is the only one affected.
 
-use std::sync::atomic::Ordering;
-
 use crate::runtime::wasi::GuestExit;
 use crate::session::Session;
 use crate::shared::Shared;
@@ -57,6 +55,15 @@ pub fn classify(err: &wasmtime::Error, memory_denied: bool) -> TrapKind {
     TrapKind::Host
 }
 
+/// The message of a guest failure with its cause first (the full error
+/// starts with the wasm backtrace, which a length cut would keep instead).
+pub fn describe(err: &wasmtime::Error) -> String {
+    match err.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => format!("{trap}; {err:#}"),
+        None => format!("{err:#}"),
+    }
+}
+
 /// Cuts a message to `max` bytes at a character boundary.
 pub fn truncate(s: &str, max: usize) -> String {
     let mut cut = s.len().min(max);
@@ -98,7 +105,6 @@ pub fn record(
     if in_minute == threshold + 1 {
         tracing::error!(target: "slp", slp = %version.name, hash = %version.hash(), "version unhealthy: more than {threshold} traps within 60 s");
     }
-    let _ = version.traps.load(Ordering::Relaxed);
 }
 
 /// Copies what the guest wrote to stdout/stderr into the server log at debug level.
