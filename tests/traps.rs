@@ -329,3 +329,32 @@ async fn per_call_quotas_fail_the_host_call_without_trapping() {
     echo_still_answers(&mut c, "q-echo").await;
     server.stop().await;
 }
+
+/// Dispatch by relid (spec §9.2 step 4, §13.6): a request whose first Router
+/// URI carries a bound relid reaches the instance that bound it, on a new
+/// DialogueID, with the delivery's relid metadata set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relid_routes_a_new_request_to_its_instance() {
+    let (server, _root) = start("relid", "").await;
+    assert_eq!(upload(server.api_addr, "hostile", &guest("hostile")).await.0, 201);
+    let mut c = Client::connect(server.rtc_addr, "rel-user").await;
+    c.send(request("MESSAGE", "relid@hostile.example.org", "rel-user", "svc", "rel-1", 1)).await;
+    let first = c.recv().await;
+    assert_eq!(first["Code"], 200);
+    let relid = first["X-Relid"].as_str().expect("X-Relid").to_owned();
+    assert!(relid.starts_with("reltest.local+"), "rel<realm>+<uuid>: {relid}");
+    // NOTIFY may not create an instance, but a relid routes it anyway.
+    let mut notify = request("NOTIFY", "svc", "rel-user", "svc", "rel-2", 1);
+    notify["Router"] = json!(format!("svc.example.org;relid={relid}"));
+    c.send(notify).await;
+    let via = c.recv().await;
+    assert_eq!((via["Code"].as_u64(), via["DialogueID"].as_str()), (Some(200), Some("rel-2")));
+    assert_eq!((via["X-Via"].as_str(), via["X-First"].as_bool()), (Some(relid.as_str()), Some(true)));
+    // Released: the same relid is unknown now.
+    let mut again = request("MESSAGE", "svc", "rel-user", "svc", "rel-3", 1);
+    again["Router"] = json!(format!("svc.example.org;relid={relid}"));
+    c.send(again).await;
+    let gone = c.recv().await;
+    assert_eq!((gone["Code"].as_u64(), gone["Reason"].as_str()), (Some(404), Some("unknown relid")));
+    server.stop().await;
+}

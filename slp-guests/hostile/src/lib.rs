@@ -19,6 +19,7 @@
 //! | `huge_log` | logs one 1 MiB line and 200 short lines (the host cuts lines to 4 KiB and keeps 100 per call), then answers 200 and finishes |
 //! | `bad_send` | sends a response to a transaction that does not exist, answers 200 with `X-Error` = the error code it got (`no-transaction`), then finishes |
 //! | `exit` | calls `std::process::exit(0)` (trap `host`) |
+//! | `relid` | binds a relid and answers 200 with `X-Relid`; the relid keeps the instance alive. A later request routed here by that relid (first Router URI `…;relid=<it>`) is answered 200 with `X-Via` = the relid and `X-First` = the delivery's `first` flag; then the relid is released and the instance finishes |
 //! | anything else | answers 200 like `echo`: finishes outside an INVITE dialogue |
 //!
 //! Only `huge_log` and `answer_then_panic` write to the log.
@@ -116,6 +117,20 @@ impl Slp for Hostile {
                 slp_sdk::finish();
             }
             "exit" => std::process::exit(0),
+            "relid" => match d.relid.clone() {
+                None => match slp_sdk::bind_relid() {
+                    Ok(relid) => answer(&d, 200, Some(("X-Relid", Json::string(&relid)))),
+                    Err(e) => slp_sdk::trap(&format!("hostile: bind_relid failed: {e}")),
+                },
+                Some(relid) => {
+                    let Ok(mut r) = response(&d.message, 200) else { return };
+                    r.headers.set("X-Via", Json::string(&relid));
+                    r.headers.set("X-First", Json::parse(if d.first { "true" } else { "false" }).expect("literal"));
+                    let _ = slp_sdk::send(&r);
+                    slp_sdk::unbind_relid(&relid);
+                    slp_sdk::finish();
+                }
+            },
             _ => match method {
                 Method::Ack => {}
                 Method::Invite | Method::Update | Method::Prack => answer(&d, 200, None),
