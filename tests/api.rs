@@ -84,6 +84,14 @@ async fn upload_replace_rollback_delete_and_restart() {
     assert_eq!((status, r["hash"].as_str()), (201, Some(echo_hash.as_str())));
     c.send(request("MESSAGE", "whatever", "ann", "svc", "v-2", 1)).await;
     assert_eq!(c.recv().await["Code"], 200);
+    // ?file= loads a file from slp.module_dir (gortc compatibility).
+    std::fs::create_dir_all(root.join("modules/sub")).unwrap();
+    std::fs::write(root.join("modules/sub/echo.wasm"), guest("echo")).unwrap();
+    let (status, r) = api_json(api, "POST", "/slpm/v1/fromfile?file=sub/echo.wasm").await;
+    assert_eq!((status, r["hash"].as_str()), (201, Some(echo_hash.as_str())));
+    let (status, r) = api_json(api, "POST", "/slpm/v1/fromfile?file=missing.wasm").await;
+    assert_eq!((status, r["error"].as_str()), (400, Some("file_error")));
+    assert_eq!(api_json(api, "DELETE", "/slpm/v1/fromfile").await.0, 200);
     // Load under a new name, delete another.
     assert_eq!(upload(api, "extra", &guest("echo")).await.0, 201);
     let (status, r) = api_json(api, "DELETE", "/slpm/v1/conformance").await;
