@@ -127,6 +127,14 @@ pub enum OnLoadOutcome {
     Trapped(String),
 }
 
+/// Why an instance could not be created.
+enum Failure {
+    /// The instance pool is full.
+    Capacity,
+    /// Instantiation trapped (counted as a trap of the version).
+    Trap(String),
+}
+
 /// A call into the guest, waiting in the instance's mailbox.
 enum Call {
     Init(wit::InitKind),
@@ -212,23 +220,32 @@ impl Actor {
                     format!("slp=\"{}\",hash=\"{}\"", version.name, version.hash()),
                 );
                 self.counted = Some(Arc::clone(&version));
-                if let Err(e) = self.instantiate(version, false) {
+                match self.instantiate(version, false) {
+                    Ok(()) => {}
+                    // Capacity, not a fault of the SLP: overload (spec §8.3).
+                    Err(Failure::Capacity) => self.reject = Some((503, "SLP overloaded".into())),
                     // §9.4: the request is answered 500 and the failure counts as a trap.
-                    self.reject = Some((500, "SLP failure".into()));
-                    tracing::error!(target: "slp", "instantiation failed: {e}");
+                    Err(Failure::Trap(e)) => {
+                        self.reject = Some((500, "SLP failure".into()));
+                        tracing::error!(target: "slp", "instantiation failed: {e}");
+                    }
                 }
             }
             Plan::OnLoad(version, done) => {
                 version.on_load_alive.store(true, Ordering::Relaxed);
                 self.on_load = Some(done);
-                if let Err(e) = self.instantiate(version, true) {
-                    self.report_on_load(OnLoadOutcome::Trapped(e));
+                match self.instantiate(version, true) {
+                    Ok(()) => {}
+                    Err(Failure::Capacity) => {
+                        self.report_on_load(OnLoadOutcome::Trapped("no free instance slot".into()))
+                    }
+                    Err(Failure::Trap(e)) => self.report_on_load(OnLoadOutcome::Trapped(e)),
                 }
             }
         }
     }
 
-    fn instantiate(&mut self, version: Arc<Version>, on_load: bool) -> Result<(), String> {
+    fn instantiate(&mut self, version: Arc<Version>, on_load: bool) -> Result<(), Failure> {
         let Body::Gone(session) = std::mem::replace(
             &mut self.body,
             Body::Gone(Box::new(Session::new(Arc::clone(&self.shared), self.me.clone()))),
@@ -250,6 +267,14 @@ impl Actor {
                 self.mailbox.push_back(Call::Init(kind));
                 Ok(())
             }
+            Err(e) if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => {
+                self.shared.metrics.inc("instance_pool_exhausted_total", "");
+                tracing::warn!(target: "slp", slp = %version.name, "no free instance slot: {e}");
+                let mut session = store.into_data();
+                session.instance = None;
+                self.body = Body::Gone(Box::new(session));
+                Err(Failure::Capacity)
+            }
             Err(e) => {
                 let kind = traps::classify(&e, store.data().limiter.denied);
                 let message = traps::describe(&e);
@@ -257,7 +282,7 @@ impl Actor {
                 traps::record(&self.shared, &mut session, kind, "instantiate", None, &message);
                 session.instance = None;
                 self.body = Body::Gone(Box::new(session));
-                Err(message)
+                Err(Failure::Trap(message))
             }
         }
     }
@@ -265,7 +290,7 @@ impl Actor {
     async fn run(mut self) {
         loop {
             self.apply_outputs();
-            self.run_calls_off_the_reactor();
+            self.run_calls_off_the_reactor().await;
             if self.should_exit() {
                 break;
             }
@@ -411,10 +436,20 @@ impl Actor {
     /// run up to its CPU deadline, and it must delay only this instance's
     /// mailbox, never other sessions or the socket readers (spec §8.2, §8.3).
     /// On a current-thread runtime (which cannot do that) the calls run in place.
-    fn run_calls_off_the_reactor(&mut self) {
+    ///
+    /// Guest code runs in a bounded number of slots (`Shared::guest_slots`),
+    /// so threads do not time-slice until wall-clock deadlines expire for
+    /// guests that were only descheduled. A call's deadline starts when it
+    /// holds a slot; waiting for one costs no CPU.
+    async fn run_calls_off_the_reactor(&mut self) {
+        if self.mailbox.is_empty() || !matches!(self.body, Body::Live(_)) {
+            return self.run_calls();
+        }
+        let shared = Arc::clone(&self.shared);
+        let _slot = shared.guest_slots.acquire().await;
         let multi_thread = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if multi_thread && !self.mailbox.is_empty() && matches!(self.body, Body::Live(_)) {
+        if multi_thread {
             tokio::task::block_in_place(|| self.run_calls());
         } else {
             self.run_calls();

@@ -136,7 +136,12 @@ fn serve(
     mut stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        use axum::serve::ListenerExt;
         let app = router.into_make_service_with_connect_info::<SocketAddr>();
+        // Small frames both ways: Nagle's algorithm would hold answers back.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let shutdown = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
