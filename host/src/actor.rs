@@ -153,6 +153,8 @@ struct Live {
 enum Body {
     Live(Box<Live>),
     Gone(Box<Session>),
+    /// Only while a method moves the session between the other two.
+    Empty,
 }
 
 struct Actor {
@@ -201,6 +203,7 @@ impl Actor {
         match &mut self.body {
             Body::Live(live) => live.store.data_mut(),
             Body::Gone(s) => s,
+            Body::Empty => unreachable!("the session is always put back"),
         }
     }
 
@@ -246,10 +249,7 @@ impl Actor {
     }
 
     fn instantiate(&mut self, version: Arc<Version>, on_load: bool) -> Result<(), Failure> {
-        let Body::Gone(session) = std::mem::replace(
-            &mut self.body,
-            Body::Gone(Box::new(Session::new(Arc::clone(&self.shared), self.me.clone()))),
-        ) else {
+        let Body::Gone(session) = std::mem::replace(&mut self.body, Body::Empty) else {
             unreachable!("instantiated twice");
         };
         let mut session = *session;
@@ -427,7 +427,7 @@ impl Actor {
                 let relid = if d.first || d.message.is_request() { self.relid.take() } else { None };
                 self.mailbox.push_back(Call::Message(Box::new(d), relid));
             }
-            Body::Gone(_) => self.shared.metrics.dropped("instance_gone"),
+            Body::Gone(_) | Body::Empty => self.shared.metrics.dropped("instance_gone"),
         }
     }
 
@@ -518,7 +518,7 @@ impl Actor {
                 Err(e) => {
                     let denied = match &self.body {
                         Body::Live(live) => live.store.data().limiter.denied,
-                        Body::Gone(_) => false,
+                        Body::Gone(_) | Body::Empty => false,
                     };
                     let kind = traps::classify(&e, denied);
                     let message = traps::describe(&e);
@@ -549,7 +549,7 @@ impl Actor {
 
     fn instance_should_end(&mut self) -> bool {
         match &self.body {
-            Body::Gone(_) => false,
+            Body::Gone(_) | Body::Empty => false,
             Body::Live(live) if live.store.data().finished => true,
             Body::Live(_) => {
                 self.mailbox.is_empty() && self.inbox.is_empty() && !self.instance_holds_anything()
@@ -559,22 +559,42 @@ impl Actor {
 
     /// Ends the instance after a call returned (finish or nothing left, spec §12.3).
     fn end_instance(&mut self, how: InstanceEnd) {
-        let Body::Live(live) = std::mem::replace(
-            &mut self.body,
-            Body::Gone(Box::new(Session::new(Arc::clone(&self.shared), self.me.clone()))),
-        ) else {
-            return;
-        };
-        let Live { store, .. } = *live;
-        let mut session = store.into_data();
-        let now = self.shared.registry.now();
-        session.stack.end_instance(how, now);
+        self.teardown(how, |_| {});
+    }
+
+    /// Ends the instance after a trap (spec §12.5), recording it first.
+    fn trap(&mut self, kind: TrapKind, entry: &str, dialogue: Option<String>, message: &str) {
+        let shared = Arc::clone(&self.shared);
+        self.teardown(InstanceEnd::Trapped, |session| {
+            traps::record(&shared, session, kind, entry, dialogue.as_deref(), message)
+        });
+    }
+
+    /// Drops the wasm instance and keeps its session: the stack winds its
+    /// dialogues down, the instance's holdings are released, and the pending
+    /// calls are discarded.
+    fn teardown(&mut self, how: InstanceEnd, record: impl FnOnce(&mut Session)) {
+        let Some(live) = self.take_live() else { return };
+        let mut session = live.store.into_data();
+        record(&mut session);
+        session.stack.end_instance(how, self.shared.registry.now());
         self.release(&mut session);
         self.body = Body::Gone(Box::new(session));
         self.mailbox.clear();
         self.apply_outputs();
         if let Some(v) = self.counted.take() {
             v.live.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes the live instance out, leaving `Body::Empty` for the caller to replace.
+    fn take_live(&mut self) -> Option<Live> {
+        match std::mem::replace(&mut self.body, Body::Empty) {
+            Body::Live(live) => Some(*live),
+            other => {
+                self.body = other;
+                None
+            }
         }
     }
 
@@ -602,33 +622,12 @@ impl Actor {
         }
     }
 
-    fn trap(&mut self, kind: TrapKind, entry: &str, dialogue: Option<String>, message: &str) {
-        let Body::Live(live) = std::mem::replace(
-            &mut self.body,
-            Body::Gone(Box::new(Session::new(Arc::clone(&self.shared), self.me.clone()))),
-        ) else {
-            return;
-        };
-        let Live { store, .. } = *live;
-        let mut session = store.into_data();
-        traps::record(&self.shared, &mut session, kind, entry, dialogue.as_deref(), message);
-        let now = self.shared.registry.now();
-        session.stack.end_instance(InstanceEnd::Trapped, now);
-        self.release(&mut session);
-        self.body = Body::Gone(Box::new(session));
-        self.mailbox.clear();
-        self.apply_outputs();
-        if let Some(v) = self.counted.take() {
-            v.live.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
-
     fn should_exit(&mut self) -> bool {
         if self.abandoned && matches!(self.body, Body::Gone(_)) {
             return true;
         }
         match &self.body {
-            Body::Live(_) => false,
+            Body::Live(_) | Body::Empty => false,
             Body::Gone(s) => s.stack.is_idle() && self.mailbox.is_empty() && self.inbox.is_empty(),
         }
     }

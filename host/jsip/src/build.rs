@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::message::{DialogueId, Headers, Kind, Message, Method, is_valid_code};
+use crate::message::{DialogueId, Kind, Message, Method, is_valid_code};
 
 /// A helper's precondition did not hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,19 +123,7 @@ pub(crate) fn stack_response(
     code: u16,
     reason: Option<&str>,
 ) -> Message {
-    let mut m = Message {
-        kind: Kind::Response(code),
-        dialogue_id: dialogue_id.clone(),
-        cseq,
-        from: from.to_owned(),
-        to: to.to_owned(),
-        request_uri: None,
-        router: None,
-        expire: None,
-        related_id: None,
-        body: None,
-        headers: Headers::default(),
-    };
+    let mut m = Message::bare_response(dialogue_id.clone(), cseq, from.to_owned(), to.to_owned(), code);
     if let Some(reason) = reason {
         m.set_reason(reason);
     }

@@ -386,12 +386,17 @@ impl Message {
 
     /// A bare response carrying `From`, `To`, `CSeq` and `DialogueID` of `req`.
     pub fn response_to(req: &Message, code: u16) -> Message {
+        Message::bare_response(req.dialogue_id.clone(), req.cseq, req.from.clone(), req.to.clone(), code)
+    }
+
+    /// A response with the four identifying members and nothing else.
+    pub fn bare_response(dialogue_id: DialogueId, cseq: u64, from: String, to: String, code: u16) -> Message {
         Message {
             kind: Kind::Response(code),
-            dialogue_id: req.dialogue_id.clone(),
-            cseq: req.cseq,
-            from: req.from.clone(),
-            to: req.to.clone(),
+            dialogue_id,
+            cseq,
+            from,
+            to,
             request_uri: None,
             router: None,
             expire: None,

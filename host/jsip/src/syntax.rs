@@ -421,19 +421,13 @@ fn headers(others: Vec<(Cow<'_, str>, &str)>) -> Result<Headers, JsonError> {
 /// copied, `From` and `To` only when each is a non-empty string appearing once.
 fn bad_request(m: &Members<'_>, dialogue_id: &DialogueId, cseq: u64, reason: &str) -> Message {
     let copy = |slot: &Slot<'_>| slot.string().filter(|s| !s.is_empty()).map(Cow::into_owned);
-    let mut answer = Message {
-        kind: Kind::Response(400),
-        dialogue_id: dialogue_id.clone(),
+    let mut answer = Message::bare_response(
+        dialogue_id.clone(),
         cseq,
-        from: copy(&m.from).unwrap_or_default(),
-        to: copy(&m.to).unwrap_or_default(),
-        request_uri: None,
-        router: None,
-        expire: None,
-        related_id: None,
-        body: None,
-        headers: Headers::default(),
-    };
+        copy(&m.from).unwrap_or_default(),
+        copy(&m.to).unwrap_or_default(),
+        400,
+    );
     answer.set_reason(reason);
     answer
 }

@@ -68,6 +68,20 @@ pub struct Version {
 }
 
 impl Version {
+    /// A version of `name` that becomes current now.
+    fn new(name: &str, compiled: Arc<Compiled>) -> Arc<Version> {
+        Arc::new(Version {
+            name: Arc::from(name),
+            compiled,
+            loaded_at: jiff::Timestamp::now(),
+            live: AtomicU64::new(0),
+            created: AtomicU64::new(0),
+            traps: AtomicU64::new(0),
+            recent_traps: Mutex::new(Vec::new()),
+            on_load_alive: AtomicBool::new(false),
+        })
+    }
+
     /// The version hash.
     pub fn hash(&self) -> &str {
         &self.compiled.hash
@@ -229,16 +243,7 @@ impl Modules {
             let version = map.get(name).cloned().expect("present");
             return Ok(Switch { version, previous, changed: false });
         }
-        let version = Arc::new(Version {
-            name: Arc::from(name),
-            compiled,
-            loaded_at: jiff::Timestamp::now(),
-            live: AtomicU64::new(0),
-            created: AtomicU64::new(0),
-            traps: AtomicU64::new(0),
-            recent_traps: Mutex::new(Vec::new()),
-            on_load_alive: AtomicBool::new(false),
-        });
+        let version = Version::new(name, compiled);
         let mut next: HashMap<Arc<str>, Arc<Version>> = (**map).clone();
         next.insert(version.name.clone(), version.clone());
         self.write_state(&next)?;
@@ -293,16 +298,7 @@ impl Modules {
                 });
             match result {
                 Ok(compiled) => {
-                    let version = Arc::new(Version {
-                        name: Arc::from(name.as_str()),
-                        compiled,
-                        loaded_at: jiff::Timestamp::now(),
-                        live: AtomicU64::new(0),
-                        created: AtomicU64::new(0),
-                        traps: AtomicU64::new(0),
-                        recent_traps: Mutex::new(Vec::new()),
-                        on_load_alive: AtomicBool::new(false),
-                    });
+                    let version = Version::new(&name, compiled);
                     self.history.lock().push(Arc::downgrade(&version));
                     map.insert(version.name.clone(), version.clone());
                     loaded.push(version);
