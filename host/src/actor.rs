@@ -11,7 +11,6 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use jsip::stack::{Delivery, InstanceEnd, Output, TermKind, Track, Undeliverable};
 use jsip::{DialogueId, Endpoint, Message, Time};
@@ -500,9 +499,6 @@ impl Actor {
             match result {
                 Ok(()) => {
                     self.apply_outputs();
-                    if entry == "init" && self.on_load.is_some() && !self.instance_holds_anything() {
-                        // Reported after the end check below.
-                    }
                     if self.instance_should_end() {
                         self.end_instance(InstanceEnd::Finished);
                     }
@@ -656,7 +652,3 @@ impl Actor {
         self.shared.actors.fetch_sub(1, Ordering::Relaxed);
     }
 }
-
-/// How long an idle actor without an instance may wait for nothing.
-#[allow(dead_code)]
-const IDLE: Duration = Duration::from_secs(3600);
