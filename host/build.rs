@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
-const GUESTS: [&str; 3] = ["echo", "conformance", "hostile"];
+const GUESTS: [&str; 4] = ["echo", "conformance", "hostile", "versioned"];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
@@ -21,6 +21,7 @@ fn main() {
         "slp-guests/echo",
         "slp-guests/conformance",
         "slp-guests/hostile",
+        "slp-guests/versioned",
         "wit",
         "host/jsip/src",
         "host/jsip/Cargo.toml",
