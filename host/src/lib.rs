@@ -23,4 +23,5 @@ pub mod runtime;
 pub mod server;
 pub mod session;
 pub mod shared;
+pub mod slpm_cli;
 pub mod transport;

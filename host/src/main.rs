@@ -50,6 +50,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Sub { name, args } if name == "slpm" => slp_host::slpm_cli::main(args),
         Command::Sub { name, .. } => {
             eprintln!("slp-host: unknown command {name:?}\n\n{}", cli::usage());
             ExitCode::from(cli::EXIT_USAGE as u8)
