@@ -40,6 +40,13 @@ pub async fn state(State(shared): State<Arc<Shared>>, Query(q): Query<StateQuery
             })
         })
         .collect();
+    // Compiled code in memory, so an operator can see old versions go once
+    // their last instance ends (their files stay in the store).
+    let compiled: Vec<Value> = modules
+        .compiled_in_memory()
+        .into_iter()
+        .map(|(hash, size)| json!({"hash": hash, "size": size}))
+        .collect();
     let kv: Vec<Value> = shared
         .kv
         .sizes()
@@ -57,6 +64,7 @@ pub async fn state(State(shared): State<Arc<Shared>>, Query(q): Query<StateQuery
         "sessions": shared.actors.load(Ordering::Relaxed),
         "bindings": {"dialogue_ids": dialogue_ids, "relids": relids},
         "instances": instances,
+        "compiled": compiled,
         "kv": kv,
     });
     if q.detail.as_deref() == Some("1") {

@@ -193,6 +193,18 @@ impl Modules {
         history.iter().filter_map(Weak::upgrade).collect()
     }
 
+    /// Components whose compiled code is in memory now, as (hash, size),
+    /// sorted by hash. Code is freed when no version or instance uses it any
+    /// more; its file stays in the store for rollback by hash.
+    pub fn compiled_in_memory(&self) -> Vec<(String, usize)> {
+        let mut compiled = self.compiled.lock();
+        compiled.retain(|_, w| w.strong_count() > 0);
+        let mut list: Vec<(String, usize)> =
+            compiled.values().filter_map(Weak::upgrade).map(|c| (c.hash.clone(), c.size)).collect();
+        list.sort();
+        list
+    }
+
     /// Hash of bytes.
     pub fn hash_of(bytes: &[u8]) -> String {
         let digest = Sha256::digest(bytes);
