@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Side by side (issue 4, item 5): the same jsip-bench loads against
+# (a) jsip-ceiling, a WebSocket server that only parses and answers the JSON,
+# and (b) slp-host with the bundled `echo` as `default` (a fresh instance per
+# MESSAGE and per call), one after the other on this machine; prints a table.
+#
+#   bench/side-by-side.sh                 # defaults below
+#   CONNS=100 DURATION=10s WARMUP=2s PIPELINES="1 8" bench/side-by-side.sh
+#
+# Each server is started fresh for each run and stopped after it. Needs curl
+# and jq. The raw jsip-bench JSON lines are kept in $OUT (printed at the end).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNS=${CONNS:-100}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+PIPELINES=${PIPELINES:-"1 8"}
+MODES=${MODES:-"message call"}
+HOST_PORT=${HOST_PORT:-18080}
+API_PORT=${API_PORT:-18081}
+CEILING_PORT=${CEILING_PORT:-18090}
+OUT=${OUT:-$(mktemp -d /tmp/side-by-side.XXXXXX)}
+
+cargo build --release -p slp-host --bins >&2
+BIN=target/release
+SERVER_PID=
+
+stop_server() {
+  if [[ -n "$SERVER_PID" ]]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+  fi
+}
+trap stop_server EXIT
+
+wait_port() { # port
+  for _ in $(seq 1 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "side-by-side: nothing listens on port $1" >&2
+  return 1
+}
+
+start_ceiling() {
+  "$BIN/jsip-ceiling" --listen "127.0.0.1:$CEILING_PORT" 2>"$OUT/ceiling.log" &
+  SERVER_PID=$!
+  wait_port "$CEILING_PORT"
+  URL="ws://127.0.0.1:$CEILING_PORT/rtc"
+}
+
+start_host() {
+  local root="$OUT/host-root"
+  rm -rf "$root" && mkdir -p "$root"
+  cat >"$OUT/host.toml" <<TOML
+root = "$root"
+pid_file = "slp-host.pid"
+[log]
+file = "logs/slp-host.log"
+level = "warn"
+[rtc]
+listen = "127.0.0.1:$HOST_PORT"
+access_log = ""
+max_connections = 20000
+queue_limit = 1024
+[api]
+listen = "127.0.0.1:$API_PORT"
+access_log = ""
+[jsip]
+realm = "bench"
+TOML
+  "$BIN/slp-host" -c "$OUT/host.toml" &
+  SERVER_PID=$!
+  wait_port "$HOST_PORT"
+  # The bundled echo is `default` once the API lists it.
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$API_PORT/slpm/v1/default" >/dev/null && break
+    sleep 0.1
+  done
+  URL="ws://127.0.0.1:$HOST_PORT/rtc"
+}
+
+run() { # server mode pipeline
+  local server=$1 mode=$2 pipeline=$3
+  "start_$server"
+  local json="$OUT/$server-$mode-p$pipeline.json"
+  "$BIN/jsip-bench" --url "$URL" --mode "$mode" -c "$CONNS" -d "$DURATION" --warmup "$WARMUP" \
+    --pipeline "$pipeline" -q --json --server-pid "$SERVER_PID" | tail -n 1 >"$json"
+  stop_server
+  echo "side-by-side: $server $mode pipeline $pipeline: $(jq -r .throughput_per_s "$json")/s" >&2
+}
+
+for pipeline in $PIPELINES; do
+  for mode in $MODES; do
+    for server in ceiling host; do
+      run "$server" "$mode" "$pipeline"
+    done
+  done
+done
+
+row() { # file → "tx/s | p50 | p99 | server CPUs | errors"
+  jq -r '[(.throughput_per_s|tostring), (.latency_ms.p50*1000|round/1000|tostring),
+          (.latency_ms.p99*1000|round/1000|tostring), ((.cpu.server // 0)*100|round/100|tostring),
+          (.errors.total|tostring)] | join(" | ")' "$1"
+}
+
+echo
+echo "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $CONNS connections, $DURATION after $WARMUP warm-up"
+echo
+echo "| load | pipeline | server | per s | p50 ms | p99 ms | server CPUs | errors | host / ceiling |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for pipeline in $PIPELINES; do
+  for mode in $MODES; do
+    c=$(jq -r .throughput_per_s "$OUT/ceiling-$mode-p$pipeline.json")
+    h=$(jq -r .throughput_per_s "$OUT/host-$mode-p$pipeline.json")
+    ratio=$(awk -v h="$h" -v c="$c" 'BEGIN { if (c > 0) printf "%.0f%%", 100 * h / c; else print "n/a" }')
+    echo "| $mode | $pipeline | jsip-ceiling | $(row "$OUT/ceiling-$mode-p$pipeline.json") | |"
+    echo "| $mode | $pipeline | slp-host (echo) | $(row "$OUT/host-$mode-p$pipeline.json") | $ratio |"
+  done
+done
+for pipeline in $PIPELINES; do
+  m=$(jq -r .throughput_per_s "$OUT/host-message-p$pipeline.json" 2>/dev/null || echo 0)
+  c=$(jq -r .throughput_per_s "$OUT/host-call-p$pipeline.json" 2>/dev/null || echo 0)
+  awk -v m="$m" -v c="$c" -v p="$pipeline" \
+    'BEGIN { if (c > 0) printf "\nslp-host, pipeline %s: a call costs %.2f MESSAGE transactions\n", p, m / c }'
+done
+echo
+echo "raw results: $OUT"
