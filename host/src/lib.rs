@@ -9,6 +9,7 @@
 //! | [`runtime`]   | wasmtime engine, SLP versions, WIT bindings, WASI, kv, traps   |
 //! | [`api`]       | management API: `/slpm/v1`, `/runtime/v1/state`, `/metrics`    |
 //! | [`server`]    | start-up and shutdown                                          |
+//! | [`scenario`]  | scripted peers: `slp-host test` (isolation) and `scenario` (live) |
 //!
 //! The protocol itself (syntax, transactions, dialogues) is the `jsip` crate.
 
@@ -20,6 +21,7 @@ pub mod dispatch;
 pub mod metrics;
 pub mod pidfile;
 pub mod runtime;
+pub mod scenario;
 pub mod server;
 pub mod session;
 pub mod shared;

@@ -51,6 +51,8 @@ fn main() -> ExitCode {
             }
         }
         Command::Sub { name, args } if name == "slpm" => slp_host::slpm_cli::main(args),
+        Command::Sub { name, args } if name == "test" => slp_host::scenario::cli::test_main(args),
+        Command::Sub { name, args } if name == "scenario" => slp_host::scenario::cli::scenario_main(args),
         Command::Sub { name, .. } => {
             eprintln!("slp-host: unknown command {name:?}\n\n{}", cli::usage());
             ExitCode::from(cli::EXIT_USAGE as u8)

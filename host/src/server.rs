@@ -45,24 +45,9 @@ pub struct Server {
 impl Server {
     /// Starts everything; returns once both listeners accept connections.
     pub async fn start(config: Config) -> anyhow::Result<Server> {
-        let config = Arc::new(config);
-        let metrics = Arc::new(Metrics::default());
-        let registry =
-            Arc::new(Registry::new(config.rtc.queue_limit, config.rtc.linger, Arc::clone(&metrics)));
-        let max_memory =
-            config.slps.values().filter_map(|o| o.memory_limit).fold(config.slp.memory_limit, usize::max);
-        let engine = engine::build(EngineLimits { instances: DEFAULT_POOL_INSTANCES, max_memory })
-            .map_err(runtime::error)?;
-        let linker = runtime::linker(&engine).map_err(runtime::error)?;
         let first_start = !config.slp.state_dir.join("slps.json").exists();
-        let modules =
-            Modules::new(engine, linker, config.slp.store_dir.clone(), config.slp.state_dir.clone())?;
-        let kv = KvStores::new(KvLimits {
-            max_keys: config.slp.kv_max_keys,
-            max_bytes: config.slp.kv_max_bytes,
-            max_value: config.slp.kv_max_value,
-        });
-        let shared = Arc::new(Shared::new(Arc::clone(&config), registry, modules, metrics, kv));
+        let shared = build_shared(config, DEFAULT_POOL_INSTANCES)?;
+        let config = Arc::clone(&shared.config);
 
         // State: restore, or on the very first start load the bundled SLPs.
         let restored = {
@@ -107,6 +92,33 @@ impl Server {
             let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
         }
     }
+}
+
+/// The host without its listeners: engine, modules, key-value stores,
+/// endpoint registry and counters, for a pool of `instances` live instances.
+/// Nothing is loaded yet. [`Server::start`] adds state and listeners;
+/// `slp-host test` connects in-memory peers to it instead.
+pub fn build_shared(config: Config, instances: u32) -> anyhow::Result<Arc<Shared>> {
+    let max_memory =
+        config.slps.values().filter_map(|o| o.memory_limit).fold(config.slp.memory_limit, usize::max);
+    let engine = engine::build(EngineLimits { instances, max_memory }).map_err(runtime::error)?;
+    build_shared_on(config, engine)
+}
+
+/// [`build_shared`] on an existing engine, so that several hosts (one per
+/// `slp-host test` script) share compiled code.
+pub fn build_shared_on(config: Config, engine: wasmtime::Engine) -> anyhow::Result<Arc<Shared>> {
+    let config = Arc::new(config);
+    let metrics = Arc::new(Metrics::default());
+    let registry = Arc::new(Registry::new(config.rtc.queue_limit, config.rtc.linger, Arc::clone(&metrics)));
+    let linker = runtime::linker(&engine).map_err(runtime::error)?;
+    let modules = Modules::new(engine, linker, config.slp.store_dir.clone(), config.slp.state_dir.clone())?;
+    let kv = KvStores::new(KvLimits {
+        max_keys: config.slp.kv_max_keys,
+        max_bytes: config.slp.kv_max_bytes,
+        max_value: config.slp.kv_max_value,
+    });
+    Ok(Arc::new(Shared::new(config, registry, modules, metrics, kv)))
 }
 
 /// Binds a listener, retrying 10 times 500 ms apart (spec §10.1).

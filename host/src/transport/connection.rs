@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use hyper::upgrade::Upgraded;
-use hyper_util::rt::TokioIo;
 use jsip::syntax::{self, Rejection};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
@@ -24,7 +23,12 @@ use crate::metrics::label;
 use crate::shared::Shared;
 use crate::transport::registry::{Attachment, CloseRequest, EndpointEntry, Outbound};
 
-type Ws = WebSocketStream<TokioIo<Upgraded>>;
+/// What a connection runs over: an upgraded HTTP connection in the server,
+/// an in-memory pipe when `slp-host test` runs an SLP in isolation.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+
+type Ws<S> = WebSocketStream<S>;
 
 /// Frames the writer sends in one go before flushing.
 const BATCH: usize = 64;
@@ -33,7 +37,7 @@ const BATCH: usize = 64;
 struct Close(u16, &'static str);
 
 /// Serves one socket until it closes.
-pub async fn run(shared: Arc<Shared>, ws: Ws, userid: String, remote: SocketAddr) {
+pub async fn run<S: Io>(shared: Arc<Shared>, ws: Ws<S>, userid: String, remote: SocketAddr) {
     let Attachment { entry, socket, close } = shared.registry.attach(&userid, remote.to_string());
     tracing::debug!(target: "rtc", userid, %remote, "connected");
     let (sink, stream) = ws.split();
@@ -56,11 +60,11 @@ pub async fn run(shared: Arc<Shared>, ws: Ws, userid: String, remote: SocketAddr
     tracing::debug!(target: "rtc", userid, %remote, "disconnected");
 }
 
-async fn read_loop(
+async fn read_loop<S: Io>(
     shared: &Arc<Shared>,
     entry: &Arc<EndpointEntry>,
     socket: u64,
-    mut stream: SplitStream<Ws>,
+    mut stream: SplitStream<Ws<S>>,
     ctl: &mpsc::UnboundedSender<Close>,
     last_rx: &AtomicU64,
 ) {
@@ -116,11 +120,11 @@ fn invalid(shared: &Arc<Shared>, source: &jsip::Endpoint, rejection: Rejection, 
     }
 }
 
-async fn write_loop(
+async fn write_loop<S: Io>(
     shared: Arc<Shared>,
     entry: Arc<EndpointEntry>,
     socket: u64,
-    mut sink: SplitSink<Ws, WsMessage>,
+    mut sink: SplitSink<Ws<S>, WsMessage>,
     mut ctl: mpsc::UnboundedReceiver<Close>,
     close: oneshot::Receiver<CloseRequest>,
     last_rx: Arc<AtomicU64>,
@@ -189,7 +193,12 @@ async fn timed<F: Future<Output = Result<(), WsError>>>(limit: Duration, f: F) -
     }
 }
 
-async fn close_with(shared: &Shared, sink: &mut SplitSink<Ws, WsMessage>, code: u16, reason: &'static str) {
+async fn close_with<S: Io>(
+    shared: &Shared,
+    sink: &mut SplitSink<Ws<S>, WsMessage>,
+    code: u16,
+    reason: &'static str,
+) {
     shared.metrics.inc("ws_closed_total", format!("code=\"{code}\""));
     let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
     let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(WsMessage::Close(Some(frame)))).await;

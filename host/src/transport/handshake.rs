@@ -72,6 +72,15 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The server side's WebSocket settings (also used for in-memory peers).
+pub fn ws_config(rtc: &crate::config::Rtc) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_message_size(Some(rtc.max_frame))
+        .max_frame_size(Some(rtc.max_frame))
+}
+
 async fn handshake(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
@@ -129,11 +138,7 @@ async fn handshake(
     };
     result("accepted");
     let accept = derive_accept_key(key.as_ref().map_or(&[][..], |k| k.as_bytes()));
-    let ws_config = WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .write_buffer_size(0)
-        .max_message_size(Some(config.max_frame))
-        .max_frame_size(Some(config.max_frame));
+    let ws_config = ws_config(config);
     let shared_task = Arc::clone(&shared);
     tokio::spawn(async move {
         match on_upgrade.await {

@@ -9,13 +9,14 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dashmap::DashMap;
 use jsip::stack::{Track, Undeliverable};
 use jsip::{Endpoint, Time};
 use parking_lot::Mutex;
 use tokio::sync::{Notify, oneshot};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::actor::ActorRef;
@@ -111,6 +112,8 @@ pub struct Registry {
     sockets: AtomicU64,
     queued: AtomicU64,
     metrics: Arc<Metrics>,
+    /// Tokio's clock, not the wall clock: under `slp-host test` time is
+    /// paused and the stack's timers follow the virtual clock.
     epoch: Instant,
 }
 
@@ -135,7 +138,7 @@ impl Registry {
 
     /// The tokio instant of a stack time.
     pub fn instant(&self, t: Time) -> tokio::time::Instant {
-        tokio::time::Instant::from_std(self.epoch + Duration::from_millis(t.as_millis()))
+        self.epoch + Duration::from_millis(t.as_millis())
     }
 
     /// Live sockets now.
