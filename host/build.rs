@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
-const GUESTS: [&str; 4] = ["echo", "conformance", "hostile", "versioned"];
+const GUESTS: [&str; 5] = ["echo", "conformance", "hostile", "versioned", "hunt"];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
@@ -22,6 +22,7 @@ fn main() {
         "slp-guests/conformance",
         "slp-guests/hostile",
         "slp-guests/versioned",
+        "slp-guests/hunt",
         "wit",
         "host/jsip/src",
         "host/jsip/Cargo.toml",
