@@ -254,5 +254,5 @@ fn closed(c: Option<(u16, String)>) -> String {
 /// A duration as a script would write it.
 pub fn human(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 { format!("{}s", ms / 1000) } else { format!("{ms}ms") }
+    if ms.is_multiple_of(1000) { format!("{}s", ms / 1000) } else { format!("{ms}ms") }
 }
