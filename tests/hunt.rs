@@ -1,12 +1,35 @@
-//! The hunt-group SLP (`slp-guests/hunt`) over real WebSockets: a caller and
-//! scripted agents, with a 1 s ring time. The agent `ghost` is configured but
-//! never connects, so every hunt past agent1 also skips an offline agent.
+//! The hunt-group SLP (`slp-guests/hunt`): its scenario scripts in isolation
+//! (virtual time, 15 s ring time), and the same behaviour over real
+//! WebSockets with a caller and scripted agents and a 1 s ring time. The
+//! agent `ghost` is configured but never connects, so every hunt past agent1
+//! also skips an offline agent.
 
 mod common;
 
 use common::{Client, guest, request, response, start, upload};
 use serde_json::{Value, json};
+use slp_host::scenario::{self, Options, Script};
 use slp_host::server::Server;
+
+/// Every script in `slp-guests/hunt/scenarios/`, with `hunt-test.toml`, as
+/// `slp-host test` runs them.
+#[test]
+fn scenario_scripts_pass_in_isolation() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../slp-guests/hunt");
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("scenarios"))
+        .expect("scenarios")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 7, "{files:?}");
+    let scripts: Vec<Script> =
+        files.iter().map(|f| Script::load(f).unwrap_or_else(|e| panic!("{e}"))).collect();
+    let config = std::fs::read_to_string(dir.join("hunt-test.toml")).expect("hunt-test.toml");
+    let options = Options { config_toml: Some(config), ..Options::default() };
+    let report = scenario::run_isolated(&guest("hunt"), &scripts, &options);
+    assert!(report.passed(), "\n{report}");
+}
 
 const CONFIG: &str = r#"
 [jsip]

@@ -80,36 +80,28 @@ struct Call {
     unacked: HashMap<String, (Message, Method)>,
 }
 
-enum Hunt {
-    /// The on-load instance: it only checks the configuration.
-    OnLoad,
-    /// A per-session instance, before and during its call.
-    Session { settings: Settings, call: Option<Call> },
+/// The instance's state. The on-load instance only checks the configuration
+/// and ends; a per-session instance handles one call.
+struct Hunt {
+    settings: Settings,
+    call: Option<Call>,
 }
 
 impl Slp for Hunt {
     fn init(kind: InitKind, ctx: &Context) -> Self {
         let settings = Settings::load();
-        match kind {
-            InitKind::OnLoad => {
-                slp_sdk::info!(
-                    "hunt: {} loaded with {} agent(s), {} s each",
-                    ctx.slp,
-                    settings.agents.len(),
-                    settings.ring_seconds
-                );
-                Hunt::OnLoad
-            }
-            InitKind::Session => Hunt::Session { settings, call: None },
+        if kind == InitKind::OnLoad {
+            let (n, secs) = (settings.agents.len(), settings.ring_seconds);
+            slp_sdk::info!("hunt: {} loaded with {n} agent(s), {secs} s each", ctx.slp);
         }
+        Hunt { settings, call: None }
     }
 
     fn on_message(&mut self, d: Delivery) {
-        let Hunt::Session { settings, call } = self else { return };
-        match call {
-            Some(call) => call.on_message(settings, &d),
+        match &mut self.call {
+            Some(call) => call.on_message(&self.settings, &d),
             None if d.is_request_of(Method::Invite) => {
-                let mut new = Call {
+                let mut call = Call {
                     caller: d.message.clone(),
                     agent: None,
                     next: 0,
@@ -118,8 +110,8 @@ impl Slp for Hunt {
                     relayed: HashMap::new(),
                     unacked: HashMap::new(),
                 };
-                new.ring_next(settings);
-                *call = Some(new);
+                call.ring_next(&self.settings);
+                self.call = Some(call);
             }
             None => {
                 // Only calls are handled; answer anything else so it does not time out.
@@ -135,7 +127,7 @@ impl Slp for Hunt {
     }
 
     fn on_timer(&mut self, id: u64, _tag: u64) {
-        if let Hunt::Session { call: Some(call), .. } = self
+        if let Some(call) = &mut self.call
             && call.ring_timer == Some(id)
         {
             call.ring_timeout();
