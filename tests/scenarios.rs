@@ -228,6 +228,17 @@ fn isolated_runs_take_the_configuration() {
     assert!(report.to_string().contains("stage 4 (recv, peer main): nothing received within 2s"), "{report}");
 }
 
+#[test]
+fn an_invalid_component_fails_every_script_with_the_reason() {
+    let scripts = scripts_of("echo");
+    let report = scenario::run_isolated(b"not a component", &scripts[..2], &Options::default());
+    assert_eq!(report.failures().count(), 2, "{report}");
+    for s in &report.scripts {
+        let why = &s.failure.as_ref().expect("failed").why;
+        assert!(why.starts_with("invalid component:"), "{why}");
+    }
+}
+
 fn slp_host(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_slp-host")).args(args).output().expect("slp-host runs");
     (

@@ -104,7 +104,7 @@ impl Isolated {
             Some((_, c)) => Arc::clone(c),
             None => {
                 let s = Arc::clone(&shared);
-                let bytes = std::mem::take(&mut self.component);
+                let bytes = self.component.clone();
                 let compiled = tokio::task::spawn_blocking(move || {
                     let probe = || crate::session::Session::probe(Arc::clone(&s));
                     s.modules.compile(&bytes, &probe)
