@@ -159,6 +159,11 @@ Options:
   -h, --help           print this help and exit
 
 The server runs in the foreground; use a service manager to supervise it.
+
+Commands (each has its own -h):
+  slp-host slpm ...      manage the SLPs of a running server (upload, list, show, delete, rollback)
+  slp-host test ...      run scenario scripts against a component in isolation, on virtual time
+  slp-host scenario ...  run scenario scripts against a live server
 "
 }
 
