@@ -15,9 +15,10 @@
 //! | `panic_in_dialogue` | answers an INVITE 200, then panics when the ACK arrives (the host sends a quit BYE, Reason `SLP failure`) |
 //! | `answer_then_panic` | sends nothing, logs an error line and aborts through `slp_sdk::trap` (trap `panic`); the request gets 500 `SLP failure` from the host |
 //! | `flood` | tries 2000 sends of a MESSAGE to the unconnected user `flood-sink@nowhere.invalid` (each on its own DialogueID, answered later by a synthetic 404) in one call; past the per-call quota (1024) they fail with `quota`. That call's quota also covers its answer, so the SLP answers from a 1 ms timer call: 200 with `X-Sent` = the sends that succeeded and `X-Error` = the code of the first failure, then finishes |
-//! | `timers` | starts 1-hour timers until `start_timer` fails (quota 64), answers 200 with `X-Timers` = the count, then finishes |
+//! | `timers` | tries to start 5000 one-hour timers in one call (the cap is `slp.max_timers`, default 64), answers 200 with `X-Timers` = the ones started and `X-Attempts` = 5000, then finishes |
 //! | `huge_log` | logs one 1 MiB line and 200 short lines (the host cuts lines to 4 KiB and keeps 100 per call), then answers 200 and finishes |
-//! | `bad_send` | sends a response to a transaction that does not exist, answers 200 with `X-Error` = the error code it got (`no-transaction`), then finishes |
+//! | `bad_send` | sends messages the stack rejects, one of each kind: a response without a transaction, a request without Request-URI and To, a BYE, an ACK and a CANCEL without a dialogue, a MESSAGE larger than `rtc.max_frame`, a MESSAGE whose route does not parse, and the same MESSAGE (to the user `bad-sink`, whose answer keeps the transaction live) twice; answers 200 with `X-Error` = the first one's code and `X-Errors` = an object of every attempt's code (`ok` when it was sent), then finishes |
+//! | `kv_big` | oversized key-value entries: a 1 MiB value, a 600-byte key, then 60 KiB values under new keys until the namespace's byte cap (`slp.kv_max_bytes`) refuses one (at most 4096 tries); answers 200 with `X-Kv` = `{"big_value": code, "long_key": code, "filled": n, "fill_error": code}`, deletes what it stored, then finishes |
 //! | `exit` | calls `std::process::exit(0)` (trap `host`) |
 //! | `relid` | binds a relid and answers 200 with `X-Relid`; the relid keeps the instance alive. A later request routed here by that relid (first Router URI `…;relid=<it>`) is answered 200 with `X-Via` = the relid and `X-First` = the delivery's `first` flag; then the relid is released and the instance finishes |
 //! | anything else | answers 200 like `echo`: finishes outside an INVITE dialogue |
@@ -91,11 +92,17 @@ impl Slp for Hostile {
                 }
             }
             "timers" => {
-                let mut n = 0i64;
-                while slp_sdk::start_timer(3_600_000, n as u64).is_ok() {
-                    n += 1;
-                }
-                answer(&d, 200, Some(("X-Timers", Json::integer(n))));
+                const ATTEMPTS: u64 = 5000;
+                let started = (0..ATTEMPTS).filter(|tag| slp_sdk::start_timer(3_600_000, *tag).is_ok()).count();
+                let Ok(mut r) = response(&d.message, 200) else { return };
+                r.headers.set("X-Timers", Json::integer(started as i64));
+                r.headers.set("X-Attempts", Json::integer(ATTEMPTS as i64));
+                let _ = slp_sdk::send(&r);
+                slp_sdk::finish();
+            }
+            "kv_big" => {
+                let report = kv_big();
+                answer(&d, 200, Some(("X-Kv", report)));
                 slp_sdk::finish();
             }
             "huge_log" => {
@@ -107,13 +114,12 @@ impl Slp for Hostile {
                 slp_sdk::finish();
             }
             "bad_send" => {
-                let mut bogus = response(&d.message, 200).expect("a request");
-                bogus.cseq = d.message.cseq.wrapping_add(1_000_000);
-                let code = match slp_sdk::send(&bogus) {
-                    Ok(_) => "ok",
-                    Err(e) => e.code.as_str(),
-                };
-                answer(&d, 200, Some(("X-Error", Json::string(code))));
+                let codes = bad_sends(&d.message);
+                let Ok(mut r) = response(&d.message, 200) else { return };
+                r.headers.set("X-Error", Json::string(codes[0].1));
+                let object: Vec<String> = codes.iter().map(|(k, c)| format!("\"{k}\":\"{c}\"")).collect();
+                r.headers.set("X-Errors", Json::parse(&format!("{{{}}}", object.join(","))).expect("an object"));
+                let _ = slp_sdk::send(&r);
                 slp_sdk::finish();
             }
             "exit" => std::process::exit(0),
@@ -154,6 +160,65 @@ impl Slp for Hostile {
             slp_sdk::finish();
         }
     }
+}
+
+/// `bad_send`: one message of each kind the stack rejects, and the code each
+/// send got (`ok` if it went out).
+fn bad_sends(req: &Message) -> Vec<(&'static str, &'static str)> {
+    let code = |m: &Message| match slp_sdk::send(m) {
+        Ok(_) => "ok",
+        Err(e) => e.code.as_str(),
+    };
+    let fresh = |tag: &str| format!("{}~bad-{tag}", req.dialogue_id);
+    let sink = |method, tag: &str| request(method, "bad-sink", "hostile", "bad-sink", &fresh(tag));
+    let mut out = Vec::new();
+    let mut orphan = response(req, 200).expect("a request");
+    orphan.cseq = req.cseq.wrapping_add(1_000_000);
+    out.push(("response_without_transaction", code(&orphan)));
+    out.push(("request_without_uri", code(&request(Method::Invite, "", "hostile", "", &fresh("empty")))));
+    out.push(("bye_without_dialogue", code(&sink(Method::Bye, "bye"))));
+    let mut ack = sink(Method::Ack, "ack");
+    ack.related_id = Some(1);
+    out.push(("ack_without_dialogue", code(&ack)));
+    out.push(("cancel_without_dialogue", code(&sink(Method::Cancel, "cancel"))));
+    let mut huge = sink(Method::Message, "huge");
+    huge.body = Some(Json::string(&"x".repeat(100 << 10)));
+    out.push(("larger_than_max_frame", code(&huge)));
+    let mut unroutable = sink(Method::Message, "route");
+    unroutable.router = Some(";;;".to_owned());
+    out.push(("route_does_not_parse", code(&unroutable)));
+    let mut twice = sink(Method::Message, "twice");
+    twice.cseq = 7;
+    out.push(("first_of_twice", code(&twice)));
+    out.push(("duplicate_cseq", code(&twice)));
+    out
+}
+
+/// `kv_big`: oversized entries, then filling the namespace up to its cap.
+fn kv_big() -> Json {
+    use slp_sdk::kv;
+    let name = |r: Result<u64, kv::KvError>| r.map_or_else(|e| e.name(), |_| "ok");
+    let big_value = name(kv::put("hostile-big", &vec![0u8; 1 << 20], None));
+    let long_key = name(kv::put(&"k".repeat(600), b"v", None));
+    let block = vec![7u8; 60 << 10];
+    let mut filled = 0;
+    let mut fill_error = "none";
+    for i in 0..4096 {
+        match kv::put(&format!("hostile-fill-{i}"), &block, None) {
+            Ok(_) => filled += 1,
+            Err(e) => {
+                fill_error = e.name();
+                break;
+            }
+        }
+    }
+    for i in 0..filled {
+        kv::delete(&format!("hostile-fill-{i}"));
+    }
+    let text = format!(
+        "{{\"big_value\":\"{big_value}\",\"long_key\":\"{long_key}\",\"filled\":{filled},\"fill_error\":\"{fill_error}\"}}"
+    );
+    Json::parse(&text).expect("an object")
 }
 
 /// The user part of the Request-URI, or the whole of it without an `@`.
