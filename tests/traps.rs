@@ -374,6 +374,11 @@ async fn a_relid_routes_a_new_request_to_its_instance() {
 
 /// Concurrent instances of each attack.
 const COPIES: usize = 3;
+/// An attack is repeated until the victim made this many round trips
+/// (so that its latency figures have samples) …
+const VICTIM_ROUNDS: usize = 200;
+/// … or this many rounds were made.
+const MAX_ROUNDS: usize = 50;
 
 /// What one attacking instance must get back, and whether it traps.
 enum Expect {
@@ -410,12 +415,15 @@ impl Victim {
 }
 
 /// Echo round trips until `stop`, at least one; every one must be a 200.
+/// `done` counts the round trips so far.
 fn victim(
     mut c: Client,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    done: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     started: tokio::sync::oneshot::Sender<()>,
 ) -> tokio::task::JoinHandle<(Client, Victim)> {
     use std::sync::atomic::Ordering;
+    done.store(0, Ordering::SeqCst);
     tokio::spawn(async move {
         let mut rounds = Vec::new();
         let mut started = Some(started);
@@ -426,6 +434,7 @@ fn victim(
             let t = Instant::now();
             echo_still_answers(&mut c, &d).await;
             rounds.push(t.elapsed());
+            done.store(rounds.len(), Ordering::SeqCst);
             if let Some(s) = started.take() {
                 let _ = s.send(());
             }
@@ -598,6 +607,7 @@ async fn hostile_suite_each_attack_is_contained_and_others_keep_their_service() 
             )]),
         },
     ];
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut attacker = Client::connect(server.rtc_addr, "attacker").await;
     let mut victim_client = Some(Client::connect(server.rtc_addr, "victim").await);
     let mut rows = Vec::new();
@@ -605,15 +615,17 @@ async fn hostile_suite_each_attack_is_contained_and_others_keep_their_service() 
         // Baseline: the victim alone.
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let task = victim(victim_client.take().unwrap(), Arc::clone(&stop), tx);
+        let task = victim(victim_client.take().unwrap(), Arc::clone(&stop), Arc::clone(&done), tx);
         rx.await.expect("victim started");
-        for i in 0..50 {
+        let mut i = 0;
+        while i == 0 || (i < 1000 && done.load(Ordering::SeqCst) < VICTIM_ROUNDS) {
             assert_eq!(hostile_message(&mut attacker, "hello", &format!("base-{i}")).await["Code"], 200);
+            i += 1;
         }
         stop.store(true, Ordering::SeqCst);
         let (c, v) = task.await.expect("victim");
         victim_client = Some(c);
-        rows.push(v.line("none (50 hostile `hello` sessions)"));
+        rows.push(v.line("none (hostile `hello` sessions one after the other)"));
     }
     // The user the bad_send mode's one valid MESSAGE goes to.
     let mut bad_sink = Client::connect(server.rtc_addr, "bad-sink").await;
@@ -621,31 +633,35 @@ async fn hostile_suite_each_attack_is_contained_and_others_keep_their_service() 
         let traps_before = traps_total(api, a.slp).await;
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let task = victim(victim_client.take().unwrap(), Arc::clone(&stop), tx);
+        let task = victim(victim_client.take().unwrap(), Arc::clone(&stop), Arc::clone(&done), tx);
         rx.await.expect("victim started");
-        let ids: Vec<String> = (0..a.copies).map(|i| format!("a{n}-{}-{i}", a.mode)).collect();
-        for d in &ids {
-            run_attack(&mut attacker, a, d).await;
-        }
-        check_answers(&mut attacker, a, &ids).await;
-        if a.mode == "bad_send" {
-            // Of all the messages the stack refused, nothing went out; only
-            // the valid MESSAGE of each instance arrives, once.
-            for _ in 0..a.copies {
-                let m = bad_sink.recv().await;
-                assert!(m["DialogueID"].as_str().unwrap().ends_with("~bad-twice"), "{m}");
-                bad_sink.send(response(&m, 200)).await;
+        let mut rounds = 0;
+        while rounds == 0 || (rounds < MAX_ROUNDS && done.load(Ordering::SeqCst) < VICTIM_ROUNDS) {
+            let ids: Vec<String> = (0..a.copies).map(|i| format!("a{n}-{}-r{rounds}-{i}", a.mode)).collect();
+            for d in &ids {
+                run_attack(&mut attacker, a, d).await;
             }
-            bad_sink.expect_silence(Duration::from_millis(200)).await;
+            check_answers(&mut attacker, a, &ids).await;
+            if a.mode == "bad_send" {
+                // Of all the messages the stack refused, nothing went out;
+                // only the valid MESSAGE of each instance arrives, once.
+                for _ in 0..a.copies {
+                    let m = bad_sink.recv().await;
+                    assert!(m["DialogueID"].as_str().unwrap().ends_with("~bad-twice"), "{m}");
+                    bad_sink.send(response(&m, 200)).await;
+                }
+            }
+            rounds += 1;
         }
         stop.store(true, Ordering::SeqCst);
         let (c, v) = task.await.expect("victim");
         victim_client = Some(c);
-        rows.push(v.line(&format!("`{}` × {}", a.mode, a.copies)));
+        rows.push(v.line(&format!("`{}`: {rounds} × {} instances", a.mode, a.copies)));
+        bad_sink.expect_silence(Duration::from_millis(100)).await;
 
         // The attacking instances end, and the trap count is exact.
         instances_end(api, a.slp, a.mode).await;
-        let traps = if matches!(a.expect, Expect::Ok(_)) { 0 } else { a.copies as u64 };
+        let traps = if matches!(a.expect, Expect::Ok(_)) { 0 } else { (rounds * a.copies) as u64 };
         assert_eq!(traps_total(api, a.slp).await - traps_before, traps, "{}: traps_total", a.mode);
         // The host keeps serving: the same SLP, echo, a new connection.
         let answer = hostile_message(&mut attacker, "hello", &format!("a{n}-after")).await;
@@ -659,7 +675,7 @@ async fn hostile_suite_each_attack_is_contained_and_others_keep_their_service() 
     // service: refused with 400, the current version and its sessions untouched.
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let task = victim(victim_client.take().unwrap(), Arc::clone(&stop), tx);
+    let task = victim(victim_client.take().unwrap(), Arc::clone(&stop), Arc::clone(&done), tx);
     rx.await.expect("victim started");
     let mut held = request("INVITE", "hello@hostile", "attacker", "hostile", "held", 1);
     held["Expire"] = json!(3600);
