@@ -21,6 +21,7 @@ use wasmtime::Store;
 use crate::dispatch;
 use crate::runtime::bindings::{Slp, types as wit};
 use crate::runtime::convert::{delivery_to_wit, term_to_wit};
+use crate::runtime::deadline;
 use crate::runtime::engine::deadline_ticks;
 use crate::runtime::modules::Version;
 use crate::runtime::traps::{self, TrapKind};
@@ -258,7 +259,9 @@ impl Actor {
             Some(InstanceInfo { version: Arc::clone(&version), id: self.shared.instance_id(), on_load });
         let mut store = Store::new(self.shared.modules.engine(), session);
         store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(deadline_ticks(limits.cpu_deadline));
+        store.epoch_deadline_callback(deadline::on_tick);
+        store.set_epoch_deadline(1);
+        store.data_mut().begin_call(deadline_ticks(limits.cpu_deadline));
         match version.compiled.pre.instantiate(&mut store) {
             Ok(slp) => {
                 self.body = Body::Live(Box::new(Live { store, slp }));
@@ -289,7 +292,7 @@ impl Actor {
     async fn run(mut self) {
         loop {
             self.apply_outputs();
-            self.run_calls_off_the_reactor().await;
+            self.run_calls();
             if self.should_exit() {
                 break;
             }
@@ -430,32 +433,8 @@ impl Actor {
         }
     }
 
-    /// [`Self::run_calls`], handing this worker thread's other tasks to
-    /// another thread first when there is a guest call to make: a call may
-    /// run up to its CPU deadline, and it must delay only this instance's
-    /// mailbox, never other sessions or the socket readers (spec §8.2, §8.3).
-    /// On a current-thread runtime (which cannot do that) the calls run in place.
-    ///
-    /// Guest code runs in a bounded number of slots (`Shared::guest_slots`),
-    /// so threads do not time-slice until wall-clock deadlines expire for
-    /// guests that were only descheduled. A call's deadline starts when it
-    /// holds a slot; waiting for one costs no CPU.
-    async fn run_calls_off_the_reactor(&mut self) {
-        if self.mailbox.is_empty() || !matches!(self.body, Body::Live(_)) {
-            return self.run_calls();
-        }
-        let shared = Arc::clone(&self.shared);
-        let _slot = shared.guest_slots.acquire().await;
-        let multi_thread = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if multi_thread {
-            tokio::task::block_in_place(|| self.run_calls());
-        } else {
-            self.run_calls();
-        }
-    }
-
-    /// Makes the calls in the mailbox, one at a time.
+    /// Makes the calls in the mailbox, one at a time, in place: a call holds
+    /// up this worker only until its first whole epoch tick (`runtime::deadline`).
     fn run_calls(&mut self) {
         while let Some(call) = self.mailbox.pop_front() {
             let Body::Live(live) = &mut self.body else {
@@ -469,8 +448,8 @@ impl Actor {
                 Call::Timer(_) => ("timer", None),
             };
             let limits = self.shared.config.slp_limits(live.store.data().slp_name());
-            live.store.set_epoch_deadline(deadline_ticks(limits.cpu_deadline));
-            live.store.data_mut().begin_call();
+            live.store.set_epoch_deadline(1);
+            live.store.data_mut().begin_call(deadline_ticks(limits.cpu_deadline));
             let started = std::time::Instant::now();
             let result = match call {
                 Call::Init(kind) => {

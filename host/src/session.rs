@@ -13,6 +13,7 @@ use wasmtime::ResourceLimiter;
 use crate::actor::ActorRef;
 use crate::runtime::bindings::{host, kv, types as wit};
 use crate::runtime::convert::{message_from_wit, send_error_to_wit};
+use crate::runtime::deadline::Budget;
 use crate::runtime::kv::{Expect, KvError};
 use crate::runtime::modules::Version;
 use crate::runtime::wasi::{WasiState, WasiView};
@@ -93,6 +94,8 @@ pub struct Session {
     pub wasi: WasiState,
     /// Memory cap.
     pub limiter: Limiter,
+    /// CPU budget of the call in progress.
+    pub budget: Budget,
     /// The instance, if one was created.
     pub instance: Option<InstanceInfo>,
     /// DialogueIDs this session put into the dispatch index.
@@ -120,6 +123,7 @@ impl Session {
             stack,
             wasi: WasiState::new(),
             limiter: Limiter { max_memory, denied: false },
+            budget: Budget::default(),
             instance: None,
             bound: Vec::new(),
             reserved: Vec::new(),
@@ -138,8 +142,10 @@ impl Session {
         Session::new(shared, ActorRef::detached())
     }
 
-    /// Resets the per-call budgets before a call into the guest.
-    pub fn begin_call(&mut self) {
+    /// Resets the per-call budgets before a call into the guest that may run
+    /// for `ticks` epoch ticks.
+    pub fn begin_call(&mut self, ticks: u64) {
+        self.budget.start(ticks);
         self.limiter.denied = false;
         self.sends_in_call = 0;
         self.logs_in_call = 0;

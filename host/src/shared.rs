@@ -102,11 +102,6 @@ pub struct Shared {
     next_actor: AtomicU64,
     /// Live actors (sessions with or without an instance).
     pub actors: AtomicU64,
-    /// Guest calls that may run at once: four per core. Unbounded (a thread per
-    /// busy actor), threads time-slice so much that wall-clock deadlines expire
-    /// for guests that were only descheduled; one per core, a couple of looping
-    /// guests would hold every slot until their deadline. See `actor`.
-    pub guest_slots: tokio::sync::Semaphore,
     /// The on-load instance of each SLP name.
     pub on_load: DashMap<String, ActorRef>,
     /// Set during a graceful stop: no new instances.
@@ -135,9 +130,6 @@ impl Shared {
             next_actor: AtomicU64::new(1),
             actors: AtomicU64::new(0),
             on_load: DashMap::new(),
-            guest_slots: tokio::sync::Semaphore::new(
-                4 * std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
-            ),
             draining: AtomicBool::new(false),
             started: Instant::now(),
         }

@@ -3,6 +3,7 @@
 
 pub mod bindings;
 pub mod convert;
+pub mod deadline;
 pub mod engine;
 pub mod kv;
 pub mod modules;
