@@ -87,7 +87,7 @@ run() { # server mode pipeline
   "start_$server"
   local json="$OUT/$server-$mode-p$pipeline.json"
   "$BIN/jsip-bench" --url "$URL" --mode "$mode" -c "$CONNS" -d "$DURATION" --warmup "$WARMUP" \
-    --pipeline "$pipeline" -q --json --server-pid "$SERVER_PID" | tail -n 1 >"$json"
+    --pipeline "$pipeline" -q --json --server-pid "$SERVER_PID" | tail -n 1 >"$json" || true # errors are in the table
   stop_server
   echo "side-by-side: $server $mode pipeline $pipeline: $(jq -r .throughput_per_s "$json")/s" >&2
 }
@@ -100,17 +100,18 @@ for pipeline in $PIPELINES; do
   done
 done
 
-row() { # file → "tx/s | p50 | p99 | server CPUs | errors"
-  jq -r '[(.throughput_per_s|tostring), (.latency_ms.p50*1000|round/1000|tostring),
-          (.latency_ms.p99*1000|round/1000|tostring), ((.cpu.server // 0)*100|round/100|tostring),
-          (.errors.total|tostring)] | join(" | ")' "$1"
+row() { # file → "per s | p50 | p99 | server CPUs | jsip-bench CPUs | errors"
+  jq -r '[(.throughput_per_s|tostring), (.latency_ms.p50*100|round/100|tostring),
+          (.latency_ms.p99*100|round/100|tostring), ((.cpu.server // 0)*100|round/100|tostring),
+          ((.cpu.jsip_bench // 0)*100|round/100|tostring), (.errors.total|tostring)] | join(" | ")' "$1"
 }
 
 echo
+echo "slp-host at $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- host || echo ' (host/ has uncommitted changes)')"
 echo "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $CONNS connections, $DURATION after $WARMUP warm-up"
 echo
-echo "| load | pipeline | server | per s | p50 ms | p99 ms | server CPUs | errors | host / ceiling |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| load | pipeline | server | per s | p50 ms | p99 ms | server CPUs | jsip-bench CPUs | errors | host / ceiling |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for pipeline in $PIPELINES; do
   for mode in $MODES; do
     c=$(jq -r .throughput_per_s "$OUT/ceiling-$mode-p$pipeline.json")
@@ -120,11 +121,13 @@ for pipeline in $PIPELINES; do
     echo "| $mode | $pipeline | slp-host (echo) | $(row "$OUT/host-$mode-p$pipeline.json") | $ratio |"
   done
 done
-for pipeline in $PIPELINES; do
-  m=$(jq -r .throughput_per_s "$OUT/host-message-p$pipeline.json" 2>/dev/null || echo 0)
-  c=$(jq -r .throughput_per_s "$OUT/host-call-p$pipeline.json" 2>/dev/null || echo 0)
-  awk -v m="$m" -v c="$c" -v p="$pipeline" \
-    'BEGIN { if (c > 0) printf "\nslp-host, pipeline %s: a call costs %.2f MESSAGE transactions\n", p, m / c }'
-done
+if [[ " $MODES " == *" message "* && " $MODES " == *" call "* ]]; then
+  for pipeline in $PIPELINES; do
+    m=$(jq -r .throughput_per_s "$OUT/host-message-p$pipeline.json")
+    c=$(jq -r .throughput_per_s "$OUT/host-call-p$pipeline.json")
+    awk -v m="$m" -v c="$c" -v p="$pipeline" \
+      'BEGIN { if (c > 0) printf "\nslp-host, pipeline %s: a call costs %.2f MESSAGE transactions\n", p, m / c }'
+  done
+fi
 echo
 echo "raw results: $OUT"
