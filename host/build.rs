@@ -17,6 +17,7 @@ fn main() {
     for watched in [
         "slp-guests/Cargo.toml",
         "slp-guests/Cargo.lock",
+        "slp-guests/.cargo/config.toml",
         "slp-guests/sdk",
         "slp-guests/echo",
         "slp-guests/conformance",
