@@ -559,7 +559,7 @@ fn report_timings(log: &Switches, timings: &[(usize, Instant, Duration)]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hot_swap_under_load_pins_sessions_and_frees_old_code() {
-    hot_swap(Scale { conns: 8, base_calls: 240, churners: 8, uploads: 20 }).await;
+    hot_swap(Scale { conns: 8, base_calls: 300, churners: 4, uploads: 20 }).await;
 }
 
 /// The scale: 10,000 live calls on 100 connections, 100 uploads and
