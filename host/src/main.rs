@@ -8,6 +8,9 @@ use slp_host::config::{Config, LogFormat};
 use slp_host::pidfile::{self, PidFile};
 use slp_host::server::Server;
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let command = match cli::parse(std::env::args_os().skip(1)) {
         Ok(c) => c,

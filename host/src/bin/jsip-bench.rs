@@ -39,6 +39,9 @@ use report::Report;
 use wire::Frames;
 use worker::{HoldPlan, Load, Plan, Stats, Ws};
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = match args::parse(std::env::args().skip(1)) {
         Ok(Some(a)) => a,
