@@ -404,6 +404,9 @@ async fn hot_swap(scale: Scale) {
             tokio::spawn(churn(Arc::clone(m), Arc::clone(&log), Arc::clone(&stop), Arc::clone(&kept_count)))
         })
         .collect();
+    // Every churner keeps one call of version 0 before the first upload, so
+    // that each keeps exactly one call per switch.
+    wait_kept(&kept_count, scale.churners).await;
     let mut timings = Vec::new();
     let mut previous = v0.clone();
     for n in 1..=scale.uploads {
