@@ -212,8 +212,6 @@ struct Switches {
     started: AtomicUsize,
     /// Switches whose 201 arrived.
     done: AtomicUsize,
-    /// When each switch's request was sent.
-    sent_at: Mutex<Vec<Instant>>,
     /// When each new session was answered, and by which version.
     answers: Mutex<Vec<(Instant, String)>>,
 }
@@ -320,7 +318,6 @@ async fn wait_compiled(api: SocketAddr, hash: &str, in_memory: bool) {
 /// Makes a version current, by body or by `?hash=`, recording the switch; returns its hash.
 async fn switch(api: SocketAddr, log: &Switches, marker: &str, source: Result<&[u8], &str>) -> String {
     log.markers.lock().unwrap().push(marker.to_owned());
-    log.sent_at.lock().unwrap().push(Instant::now());
     log.started.fetch_add(1, Ordering::SeqCst);
     let (status, r) = match source {
         Ok(bytes) => upload(api, SLP, bytes).await,
