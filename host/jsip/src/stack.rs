@@ -137,6 +137,20 @@ pub struct Transmit {
     pub frame: String,
     /// Set for requests with a client transaction: report its fate.
     pub track: Option<Track>,
+    /// What the frame holds (request method or response code), for counting
+    /// without parsing the frame again.
+    pub kind: Kind,
+}
+
+/// What a stack holds now ([`Stack::counts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Live INVITE dialogues, indexed by `State as usize` (the order of [`State::ALL`]).
+    pub dialogues: [u32; State::ALL.len()],
+    /// Live server transactions.
+    pub server: u32,
+    /// Live client transactions.
+    pub client: u32,
 }
 
 /// What a binding period involved (spec §7.4).
@@ -423,7 +437,7 @@ enum Subject {
     /// A received or synthetic response.
     Response { message: Message, method: Method, origin: Origin },
     /// An outgoing message, serialised, for the dialogue's endpoint.
-    Outgoing { frame: String, endpoint: Endpoint, track: Option<Track> },
+    Outgoing { frame: String, endpoint: Endpoint, track: Option<Track>, kind: Kind },
     /// A timer expiry or an instance end.
     Nothing,
 }
@@ -525,6 +539,20 @@ impl Stack {
                 Role::Client => l.client.len(),
             })
             .sum()
+    }
+
+    /// Live dialogues by state and transactions by role, in one pass over
+    /// the legs: cheap enough for a driver to compare after every event.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for leg in self.legs.values() {
+            if let Some(dl) = &leg.dialogue {
+                c.dialogues[dl.machine.state as usize] += 1;
+            }
+            c.server += leg.server.len() as u32;
+            c.client += leg.client.len() as u32;
+        }
+        c
     }
 
     // ---------------------------------------------------------------- inputs
@@ -780,8 +808,13 @@ impl Stack {
         let sent = Sent { dialogue_id: d.clone(), cseq: message.cseq };
         self.server_tx_event(&d, message.cseq, code, now);
         match step {
-            Some(step) => self.apply_step(&d, step, Subject::Outgoing { frame, endpoint, track: None }, now),
-            None => self.transmit(endpoint, frame, None),
+            Some(step) => self.apply_step(
+                &d,
+                step,
+                Subject::Outgoing { frame, endpoint, track: None, kind: message.kind },
+                now,
+            ),
+            None => self.transmit(endpoint, frame, None, message.kind),
         }
         Ok(sent)
     }
@@ -850,7 +883,7 @@ impl Stack {
             self.new_client_tx(&message, endpoint.clone(), Owner::Slp, true);
             Track { dialogue_id: d.clone(), cseq: message.cseq }
         });
-        self.apply_step(&d, step, Subject::Outgoing { frame, endpoint, track }, now);
+        self.apply_step(&d, step, Subject::Outgoing { frame, endpoint, track, kind: message.kind }, now);
         Ok(sent)
     }
 
@@ -887,7 +920,7 @@ impl Stack {
             }
             return Ok(());
         }
-        self.transmit(endpoint, frame, Some(Track { dialogue_id: d, cseq: message.cseq }));
+        self.transmit(endpoint, frame, Some(Track { dialogue_id: d, cseq: message.cseq }), message.kind);
         Ok(())
     }
 
@@ -918,7 +951,7 @@ impl Stack {
             return Ok(());
         };
         self.new_client_tx(&message, endpoint.clone(), Owner::Slp, false);
-        self.transmit(endpoint, frame, Some(Track { dialogue_id: d, cseq: message.cseq }));
+        self.transmit(endpoint, frame, Some(Track { dialogue_id: d, cseq: message.cseq }), message.kind);
         Ok(())
     }
 
@@ -960,7 +993,9 @@ impl Stack {
                     self.deliver(message, method, Origin::Peer(source));
                 }
                 Some(Subject::Response { message, method, origin }) => self.deliver(message, method, origin),
-                Some(Subject::Outgoing { frame, endpoint, track }) => self.transmit(endpoint, frame, track),
+                Some(Subject::Outgoing { frame, endpoint, track, kind }) => {
+                    self.transmit(endpoint, frame, track, kind)
+                }
                 Some(Subject::Nothing) | None => {}
             },
             Action::Answer(code, reason) => {
@@ -1136,8 +1171,13 @@ impl Stack {
         let Ok(frame) = answer.to_frame() else { return };
         self.server_tx_event(d, cseq, code, now);
         match step {
-            Some(step) => self.apply_step(d, step, Subject::Outgoing { frame, endpoint, track: None }, now),
-            None => self.transmit(endpoint, frame, None),
+            Some(step) => self.apply_step(
+                d,
+                step,
+                Subject::Outgoing { frame, endpoint, track: None, kind: answer.kind },
+                now,
+            ),
+            None => self.transmit(endpoint, frame, None, answer.kind),
         }
     }
 
@@ -1152,7 +1192,7 @@ impl Stack {
             Leg::take(&mut leg.server, cseq);
         }
         if let Ok(frame) = answer.to_frame() {
-            self.transmit(endpoint, frame, None);
+            self.transmit(endpoint, frame, None, answer.kind);
         }
     }
 
@@ -1167,7 +1207,7 @@ impl Stack {
             Some(reason),
         );
         if let Ok(frame) = answer.to_frame() {
-            self.transmit(source.clone(), frame, None);
+            self.transmit(source.clone(), frame, None, answer.kind);
         }
     }
 
@@ -1187,7 +1227,7 @@ impl Stack {
             self.new_client_tx(&message, endpoint.clone(), owner, true);
             Track { dialogue_id: d.clone(), cseq: message.cseq }
         });
-        self.transmit(endpoint, frame, track);
+        self.transmit(endpoint, frame, track, message.kind);
         Some(message)
     }
 
@@ -1352,8 +1392,8 @@ impl Stack {
         self.outputs.push_back(Output::Deliver(Delivery { message, method, origin, first }));
     }
 
-    fn transmit(&mut self, endpoint: Endpoint, frame: String, track: Option<Track>) {
-        self.outputs.push_back(Output::Transmit(Transmit { endpoint, frame, track }));
+    fn transmit(&mut self, endpoint: Endpoint, frame: String, track: Option<Track>, kind: Kind) {
+        self.outputs.push_back(Output::Transmit(Transmit { endpoint, frame, track, kind }));
     }
 
     fn dropped(&mut self, reason: DropReason, d: &DialogueId) {

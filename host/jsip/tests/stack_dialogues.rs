@@ -1215,3 +1215,30 @@ fn info_in_err_follows_row_f6() {
     assert_eq!(h.take(), lines(&["tx alice INVITE_486", "deliver INFO", "tx alice INFO_200"]));
     assert_eq!(h.state("d1"), "ERR");
 }
+
+// ============================================================ counts for the host's gauges
+
+#[test]
+fn counts_follow_dialogue_states_and_transactions() {
+    use jsip::session::State;
+    let mut h = Harness::scaled();
+    assert_eq!(h.stack.counts(), jsip::stack::Counts::default());
+    let inv = h.uas_invite("d1", 1);
+    let c = h.stack.counts();
+    assert_eq!(c.dialogues[State::Init as usize], 1);
+    assert_eq!((c.server, c.client), (1, 0));
+    assert_eq!(c.server as usize, h.stack.transaction_count(Role::Server));
+    h.answer(&inv, 180);
+    assert_eq!(h.stack.counts().dialogues[State::Ringing as usize], 1);
+    assert_eq!(h.stack.counts().dialogues[State::Init as usize], 0);
+    h.take();
+    let uac = h.uac_invite("d2");
+    let c = h.stack.counts();
+    assert_eq!(c.dialogues.iter().sum::<u32>(), 2);
+    assert_eq!((c.server, c.client), (1, 1));
+    h.answer(&inv, 486);
+    h.recv("bob", resp(&uac, 486));
+    h.recv("alice", peer_ack("d1", 2, Some(1)));
+    assert!(h.stack.is_idle());
+    assert_eq!(h.stack.counts(), jsip::stack::Counts::default());
+}

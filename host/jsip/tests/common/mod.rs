@@ -317,6 +317,7 @@ impl Harness {
                     panic!("the stack wrote a frame that does not parse: {e}: {}", t.frame)
                 });
                 assert!(t.frame.len() <= self.max_frame, "frame over the limit");
+                assert_eq!(t.kind, message.kind, "Transmit.kind says what the frame holds: {}", t.frame);
                 let key = (message.dialogue_id.to_string(), message.cseq);
                 let tracked = message.is_request() && message.method() != Some(Method::Ack);
                 assert_eq!(
