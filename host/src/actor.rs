@@ -12,13 +12,15 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use jsip::stack::{Delivery, InstanceEnd, Output, TermKind, Track, Undeliverable};
+use jsip::stack::{Counts, Delivery, InstanceEnd, Output, TermKind, Track, Undeliverable};
 use jsip::{DialogueId, Endpoint, Message, Time};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tracing::Instrument;
 use wasmtime::Store;
 
 use crate::dispatch;
+use crate::metrics::{Direction, Dropped, Entry, VersionMetrics};
 use crate::runtime::bindings::{Slp, types as wit};
 use crate::runtime::convert::{delivery_to_wit, term_to_wit};
 use crate::runtime::deadline;
@@ -29,10 +31,19 @@ use crate::session::{InstanceInfo, Session};
 use crate::shared::Shared;
 use crate::transport::registry::{Outbound, QueueError};
 
-/// What an actor is told.
+/// A message received from an endpoint, with the relid that routed it.
+struct Received {
+    msg: Message,
+    source: Endpoint,
+    relid: Option<String>,
+}
+
+/// What an actor is told. Kept small (the message is boxed): every actor's
+/// inbox allocates a block of 32 events up front, which was ~8 KiB per live
+/// session with the message inline.
 enum Event {
-    /// A message received from an endpoint (with the relid that routed it).
-    Received { msg: Message, source: Endpoint, relid: Option<String> },
+    /// A message received from an endpoint.
+    Received(Box<Received>),
     /// A tracked request was written to its socket.
     Written(Track),
     /// A tracked request could not be written.
@@ -72,8 +83,8 @@ impl ActorRef {
         if msg.is_request() {
             self.pending.fetch_add(1, Ordering::Relaxed);
         }
-        self.tx.send(Event::Received { msg, source, relid }).map_err(|e| match e.0 {
-            Event::Received { msg, .. } => msg,
+        self.tx.send(Event::Received(Box::new(Received { msg, source, relid }))).map_err(|e| match e.0 {
+            Event::Received(r) => r.msg,
             _ => unreachable!("sent a Received event"),
         })
     }
@@ -170,11 +181,37 @@ struct Actor {
     on_load: Option<oneshot::Sender<OnLoadOutcome>>,
     /// The version this actor's instance counts toward.
     counted: Option<Arc<Version>>,
+    /// The metrics of the instance's version, for the actor's whole life:
+    /// its dialogues stay counted there after the instance ends (orphaned).
+    metrics: Option<Arc<VersionMetrics>>,
+    /// The stack's counts as last added to the gauges, and whether they
+    /// were counted as orphaned.
+    reported: Counts,
+    reported_orphaned: bool,
     abandoned: bool,
 }
 
 /// Starts an actor.
 pub fn spawn(shared: &Arc<Shared>, plan: Plan) -> ActorRef {
+    spawn_for(shared, plan, None)
+}
+
+/// Starts an actor for a conversation that opens with `first`. Everything it
+/// logs carries the DialogueID, SLP name, version hash and instance id (spec
+/// §15.5) through its span, which costs nothing when `info` is filtered out.
+pub fn spawn_for(shared: &Arc<Shared>, plan: Plan, first: Option<&DialogueId>) -> ActorRef {
+    let version = match &plan {
+        Plan::Session(v) | Plan::OnLoad(v, _) => Some(v),
+        Plan::Reject { .. } => None,
+    };
+    let span = tracing::info_span!(
+        target: "slp",
+        "session",
+        dialogue = first.map(|d| d.as_str()),
+        slp = version.map(|v| &*v.name),
+        hash = version.map(|v| &v.hash()[..8.min(v.hash().len())]),
+        instance = tracing::field::Empty,
+    );
     let (tx, inbox) = mpsc::unbounded_channel();
     let me = ActorRef { id: shared.actor_id(), tx, pending: Arc::new(AtomicUsize::new(0)) };
     let session = Session::new(Arc::clone(shared), me.clone());
@@ -188,13 +225,19 @@ pub fn spawn(shared: &Arc<Shared>, plan: Plan) -> ActorRef {
         relid: None,
         on_load: None,
         counted: None,
+        metrics: None,
+        reported: Counts::default(),
+        reported_orphaned: false,
         abandoned: false,
     };
     shared.actors.fetch_add(1, Ordering::Relaxed);
-    tokio::spawn(async move {
-        actor.start(plan);
-        actor.run().await;
-    });
+    tokio::spawn(
+        async move {
+            actor.start(plan);
+            actor.run().await;
+        }
+        .instrument(span),
+    );
     me
 }
 
@@ -218,10 +261,7 @@ impl Actor {
             Plan::Session(version) => {
                 version.created.fetch_add(1, Ordering::Relaxed);
                 version.live.fetch_add(1, Ordering::Relaxed);
-                self.shared.metrics.inc(
-                    "instances_created_total",
-                    format!("slp=\"{}\",hash=\"{}\"", version.name, version.hash()),
-                );
+                version.metrics.created.inc();
                 self.counted = Some(Arc::clone(&version));
                 match self.instantiate(version, false) {
                     Ok(()) => {}
@@ -255,8 +295,10 @@ impl Actor {
         let mut session = *session;
         let limits = self.shared.config.slp_limits(&version.name);
         session.limiter.max_memory = limits.memory_limit;
-        session.instance =
-            Some(InstanceInfo { version: Arc::clone(&version), id: self.shared.instance_id(), on_load });
+        let id = self.shared.instance_id();
+        tracing::Span::current().record("instance", id);
+        self.metrics = Some(Arc::clone(&version.metrics));
+        session.instance = Some(InstanceInfo { version: Arc::clone(&version), id, on_load });
         let mut store = Store::new(self.shared.modules.engine(), session);
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_callback(deadline::on_tick);
@@ -293,6 +335,7 @@ impl Actor {
         loop {
             self.apply_outputs();
             self.run_calls();
+            self.report_counts();
             if self.should_exit() {
                 break;
             }
@@ -328,7 +371,8 @@ impl Actor {
     fn handle(&mut self, ev: Event) {
         let now = self.now();
         match ev {
-            Event::Received { msg, source, relid } => {
+            Event::Received(r) => {
+                let Received { msg, source, relid } = *r;
                 let is_request = msg.is_request();
                 if is_request {
                     self.me.pending.fetch_sub(1, Ordering::Relaxed);
@@ -338,7 +382,7 @@ impl Actor {
                     && self.mailbox.len() >= self.shared.config.slp.mailbox_limit
                     && self.reject.is_none()
                 {
-                    self.shared.metrics.dropped("mailbox_overflow");
+                    self.shared.metrics.dropped(Dropped::MailboxOverflow);
                     let saved = self.reject.replace((503, "SLP overloaded".into()));
                     self.session().stack.receive(msg, &source, now);
                     self.apply_outputs();
@@ -374,8 +418,9 @@ impl Actor {
                 Output::Transmit(t) => {
                     let track = t.track.map(|track| (track, self.me.clone()));
                     let out = Outbound { frame: Utf8Bytes::from(t.frame), track };
-                    if let Err((why, out)) = self.shared.registry.enqueue(t.endpoint.as_str(), out) {
-                        self.not_queued(why, out);
+                    match self.shared.registry.enqueue(t.endpoint.as_str(), out) {
+                        Ok(()) => self.shared.metrics.message(Direction::Out, t.kind),
+                        Err((why, out)) => self.not_queued(why, out),
                     }
                 }
                 Output::Term { dialogue_id, kind } => {
@@ -395,7 +440,7 @@ impl Actor {
                         dispatch::new_request(&self.shared, method, message, &source);
                     }
                 }
-                Output::Dropped { reason, .. } => self.shared.metrics.dropped(reason.label()),
+                Output::Dropped { reason, .. } => self.shared.metrics.dropped(reason.into()),
             }
         }
     }
@@ -410,8 +455,8 @@ impl Actor {
             (Some((track, _)), QueueError::NoEndpoint) => {
                 self.session().stack.undeliverable(&track, &Undeliverable::Offline, now)
             }
-            (None, QueueError::Full) => self.shared.metrics.dropped("queue_full"),
-            (None, QueueError::NoEndpoint) => self.shared.metrics.dropped("linger_expired"),
+            (None, QueueError::Full) => self.shared.metrics.dropped(Dropped::QueueFull),
+            (None, QueueError::NoEndpoint) => self.shared.metrics.dropped(Dropped::LingerExpired),
         }
     }
 
@@ -429,7 +474,7 @@ impl Actor {
                 let relid = if d.first || d.message.is_request() { self.relid.take() } else { None };
                 self.mailbox.push_back(Call::Message(Box::new(d), relid));
             }
-            Body::Gone(_) | Body::Empty => self.shared.metrics.dropped("instance_gone"),
+            Body::Gone(_) | Body::Empty => self.shared.metrics.dropped(Dropped::InstanceGone),
         }
     }
 
@@ -442,10 +487,10 @@ impl Actor {
                 return;
             };
             let (entry, dialogue) = match &call {
-                Call::Init(_) => ("init", None),
-                Call::Message(d, _) => ("message", Some(d.message.dialogue_id.to_string())),
-                Call::Term(d, _) => ("term", Some(d.to_string())),
-                Call::Timer(_) => ("timer", None),
+                Call::Init(_) => (Entry::Init, None),
+                Call::Message(d, _) => (Entry::Message, Some(d.message.dialogue_id.clone())),
+                Call::Term(d, _) => (Entry::Term, Some(d.clone())),
+                Call::Timer(_) => (Entry::Timer, None),
             };
             let limits = self.shared.config.slp_limits(live.store.data().slp_name());
             live.store.set_epoch_deadline(1);
@@ -473,7 +518,9 @@ impl Actor {
                     None => Ok(()),
                 },
             };
-            self.shared.metrics.add("slp_call_micros_total", "", started.elapsed().as_micros() as u64);
+            if let Some(m) = &self.metrics {
+                m.call(entry, started.elapsed());
+            }
             traps::flush_output(live.store.data_mut());
             match result {
                 Ok(()) => {
@@ -481,7 +528,7 @@ impl Actor {
                     if self.instance_should_end() {
                         self.end_instance(InstanceEnd::Finished);
                     }
-                    if entry == "init" {
+                    if entry == Entry::Init {
                         let alive = matches!(self.body, Body::Live(_));
                         self.report_on_load(if alive {
                             OnLoadOutcome::Running
@@ -497,8 +544,8 @@ impl Actor {
                     };
                     let kind = traps::classify(&e, denied);
                     let message = traps::describe(&e);
-                    self.trap(kind, entry, dialogue, &message);
-                    if entry == "init" {
+                    self.trap(kind, entry.label(), dialogue, &message);
+                    if entry == Entry::Init {
                         self.report_on_load(OnLoadOutcome::Trapped(traps::truncate(&message, 1024)));
                     }
                 }
@@ -507,6 +554,33 @@ impl Actor {
         if matches!(self.body, Body::Live(_)) && self.instance_should_end() {
             self.end_instance(InstanceEnd::Finished);
         }
+    }
+
+    /// Adds what changed in the stack since the last report to the live
+    /// dialogue and transaction gauges (one pass over the session's legs).
+    fn report_counts(&mut self) {
+        let (now, orphaned) = match &self.body {
+            Body::Live(live) => (live.store.data().stack.counts(), false),
+            Body::Gone(s) => (s.stack.counts(), s.stack.is_orphaned()),
+            Body::Empty => return,
+        };
+        self.report(now, orphaned);
+    }
+
+    fn report(&mut self, now: Counts, orphaned: bool) {
+        if now == self.reported && orphaned == self.reported_orphaned {
+            return;
+        }
+        let total = |c: &Counts| c.dialogues.iter().map(|n| i64::from(*n)).sum::<i64>();
+        let (before, after) = (total(&self.reported), total(&now));
+        self.shared.metrics.stack_delta(&self.reported, &now);
+        if let Some(m) = &self.metrics {
+            m.dialogues.add(after - before);
+        }
+        let counted = |o: bool, n: i64| if o { n } else { 0 };
+        self.shared.metrics.orphaned.add(counted(orphaned, after) - counted(self.reported_orphaned, before));
+        self.reported = now;
+        self.reported_orphaned = orphaned;
     }
 
     fn report_on_load(&mut self, outcome: OnLoadOutcome) {
@@ -538,7 +612,7 @@ impl Actor {
     }
 
     /// Ends the instance after a trap (spec §12.5), recording it first.
-    fn trap(&mut self, kind: TrapKind, entry: &str, dialogue: Option<String>, message: &str) {
+    fn trap(&mut self, kind: TrapKind, entry: &str, dialogue: Option<DialogueId>, message: &str) {
         let shared = Arc::clone(&self.shared);
         self.teardown(InstanceEnd::Trapped, |session| {
             traps::record(&shared, session, kind, entry, dialogue.as_deref(), message)
@@ -620,14 +694,16 @@ impl Actor {
         }
         self.inbox.close();
         while let Ok(ev) = self.inbox.try_recv() {
-            if let Event::Received { msg, source, .. } = ev {
-                dispatch::received(&self.shared, msg, &source);
+            if let Event::Received(r) = ev {
+                dispatch::received(&self.shared, r.msg, &r.source);
             }
         }
         if let Some(v) = self.counted.take() {
             v.live.fetch_sub(1, Ordering::Relaxed);
         }
         self.report_on_load(OnLoadOutcome::Ended);
+        // Whatever the stack still holds is no longer live.
+        self.report(Counts::default(), false);
         self.shared.actors.fetch_sub(1, Ordering::Relaxed);
     }
 }

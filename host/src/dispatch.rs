@@ -10,6 +10,7 @@ use jsip::{Endpoint, Kind, Message, Method, build};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::actor::{self, Plan};
+use crate::metrics::{Direction, Dropped};
 use crate::shared::Shared;
 use crate::transport::registry::Outbound;
 
@@ -30,7 +31,7 @@ pub fn received(shared: &Arc<Shared>, msg: Message, source: &Endpoint) {
         None => msg,
     };
     let method = match msg.kind {
-        Kind::Response(_) => return shared.metrics.dropped("no_transaction"),
+        Kind::Response(_) => return shared.metrics.dropped(Dropped::NoTransaction),
         Kind::Request(m) => m,
     };
     new_request(shared, method, msg, source);
@@ -39,7 +40,7 @@ pub fn received(shared: &Arc<Shared>, msg: Message, source: &Endpoint) {
 /// A request on an unbound DialogueID (§7.3, §9.2 steps 3–9).
 pub fn new_request(shared: &Arc<Shared>, method: Method, msg: Message, source: &Endpoint) {
     match method {
-        Method::Ack => return shared.metrics.dropped("ack_no_dialogue"),
+        Method::Ack => return shared.metrics.dropped(Dropped::AckNoDialogue),
         // §7.3: answered by the stack before dispatch.
         _ if method.needs_dialogue() => return answer_stateless(shared, &msg, source, 481, "no dialogue"),
         _ => {}
@@ -112,7 +113,7 @@ fn select_slp(shared: &Shared, msg: &Message, first_router: Option<&Uri<'_>>) ->
 /// Starts an actor for a new conversation and hands it the request.
 fn start(shared: &Arc<Shared>, plan: Plan, msg: Message, source: &Endpoint) {
     let d = msg.dialogue_id.clone();
-    let actor = actor::spawn(shared, plan);
+    let actor = actor::spawn_for(shared, plan, Some(&d));
     match shared.dispatch.bind_or_get(&d, &actor) {
         Ok(()) => {
             actor.track_binding(d.clone());
@@ -147,12 +148,13 @@ pub fn answer_stateless(shared: &Shared, request: &Message, source: &Endpoint, c
     };
     answer.set_reason(reason);
     shared.metrics.inc("generated_responses_total", format!("code=\"{code}\",to=\"peer\""));
-    if let Ok(frame) = answer.to_frame()
-        && shared
+    if let Ok(frame) = answer.to_frame() {
+        match shared
             .registry
             .enqueue(source.as_str(), Outbound { frame: Utf8Bytes::from(frame), track: None })
-            .is_err()
-    {
-        shared.metrics.dropped("queue_full");
+        {
+            Ok(()) => shared.metrics.message(Direction::Out, answer.kind),
+            Err(_) => shared.metrics.dropped(Dropped::QueueFull),
+        }
     }
 }

@@ -82,14 +82,23 @@ async fn common(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> 
             return r;
         }
     }
-    let route = req.uri().path().split('/').take(3).collect::<Vec<_>>().join("/");
+    let route = route_label(req.uri().path());
     let mut r = next.run(req).await;
     r.headers_mut().insert(header::SERVER, HeaderValue::from_static("slp-host"));
-    shared.metrics.inc(
-        "api_requests_total",
-        format!("{},status=\"{}\"", crate::metrics::label("route", &route), r.status().as_u16()),
-    );
+    shared.metrics.inc("api_requests_total", format!("route=\"{route}\",status=\"{}\"", r.status().as_u16()));
     r
+}
+
+/// The route family of a path, for the `route` label: a bounded set, so a
+/// client requesting random paths cannot grow the metrics (spec §14.7).
+fn route_label(path: &str) -> &'static str {
+    match path {
+        "/metrics" => "/metrics",
+        "/runtime/v1/state" => "/runtime/v1/state",
+        p if p.starts_with("/slpm/v1/") => "/slpm/v1",
+        p if p.starts_with("/apim/v1/") => "/apim/v1",
+        _ => "other",
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -101,7 +110,15 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::{constant_time_eq, route_label};
+
+    #[test]
+    fn route_labels_are_a_bounded_set() {
+        assert_eq!(route_label("/slpm/v1/echo"), "/slpm/v1");
+        assert_eq!(route_label("/metrics"), "/metrics");
+        assert_eq!(route_label("/runtime/v1/state"), "/runtime/v1/state");
+        assert_eq!(route_label("/random/junk/1234"), "other");
+    }
 
     #[test]
     fn token_comparison() {

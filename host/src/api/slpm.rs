@@ -36,7 +36,7 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn version_entry(v: &Version, current: bool, threshold: usize) -> Value {
+fn version_entry(v: &Version, current: bool) -> Value {
     let traps_last_minute = v.traps_last_minute();
     json!({
         "hash": v.hash(),
@@ -46,12 +46,11 @@ fn version_entry(v: &Version, current: bool, threshold: usize) -> Value {
         "instances_created": v.created.load(Ordering::Relaxed),
         "traps_total": v.traps.load(Ordering::Relaxed),
         "traps_last_minute": traps_last_minute,
-        "unhealthy": traps_last_minute > threshold,
+        "unhealthy": v.is_unhealthy(),
     })
 }
 
 fn name_entry(shared: &Shared, current: &Arc<Version>) -> Value {
-    let threshold = shared.config.slp.trap_threshold as usize;
     let versions: Vec<Arc<Version>> = shared
         .modules
         .all_versions()
@@ -59,15 +58,14 @@ fn name_entry(shared: &Shared, current: &Arc<Version>) -> Value {
         .filter(|v| v.name == current.name && (Arc::ptr_eq(v, current) || v.live.load(Ordering::Relaxed) > 0))
         .collect();
     let created: u64 = versions.iter().map(|v| v.created.load(Ordering::Relaxed)).sum();
-    let list: Vec<Value> =
-        versions.iter().map(|v| version_entry(v, Arc::ptr_eq(v, current), threshold)).collect();
+    let list: Vec<Value> = versions.iter().map(|v| version_entry(v, Arc::ptr_eq(v, current))).collect();
     json!({
         "name": &*current.name,
         "hash": current.hash(),
         "size": current.compiled.size,
         "loaded_at": timestamp(current.loaded_at),
         "instances_created": created,
-        "unhealthy": current.traps_last_minute() > threshold,
+        "unhealthy": current.is_unhealthy(),
         "versions": list,
     })
 }

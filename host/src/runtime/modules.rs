@@ -9,9 +9,9 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
@@ -21,6 +21,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
 use super::bindings::SlpPre;
+use crate::metrics::VersionMetrics;
 use crate::session::Session;
 
 /// The SLP interface version this host supports (`jsip:slp@0.1.x`).
@@ -61,24 +62,25 @@ pub struct Version {
     pub created: AtomicU64,
     /// Traps since start.
     pub traps: AtomicU64,
-    /// Trap times in the last minute (spec §12.6).
-    pub recent_traps: Mutex<Vec<Instant>>,
     /// Whether its on-load instance is alive.
     pub on_load_alive: AtomicBool,
+    /// Counters, gauges, the call histogram and the trap window of this
+    /// (name, hash), resolved once so the hot path never looks them up.
+    pub metrics: Arc<VersionMetrics>,
 }
 
 impl Version {
     /// A version of `name` that becomes current now.
-    fn new(name: &str, compiled: Arc<Compiled>) -> Arc<Version> {
+    fn new(metrics: Arc<VersionMetrics>, compiled: Arc<Compiled>) -> Arc<Version> {
         Arc::new(Version {
-            name: Arc::from(name),
+            name: Arc::clone(&metrics.name),
             compiled,
             loaded_at: jiff::Timestamp::now(),
             live: AtomicU64::new(0),
             created: AtomicU64::new(0),
             traps: AtomicU64::new(0),
-            recent_traps: Mutex::new(Vec::new()),
             on_load_alive: AtomicBool::new(false),
+            metrics,
         })
     }
 
@@ -87,20 +89,14 @@ impl Version {
         &self.compiled.hash
     }
 
-    /// Records a trap; returns the count in the last 60 s.
-    pub fn record_trap(&self) -> usize {
-        self.traps.fetch_add(1, Ordering::Relaxed);
-        let now = Instant::now();
-        let mut recent = self.recent_traps.lock();
-        recent.retain(|t| now.duration_since(*t) < Duration::from_secs(60));
-        recent.push(now);
-        recent.len()
+    /// Traps of this (name, hash) in the last 60 s.
+    pub fn traps_last_minute(&self) -> usize {
+        self.metrics.window.count(tokio::time::Instant::now())
     }
 
-    /// Traps in the last 60 s.
-    pub fn traps_last_minute(&self) -> usize {
-        let now = Instant::now();
-        self.recent_traps.lock().iter().filter(|t| now.duration_since(**t) < Duration::from_secs(60)).count()
+    /// Whether this (name, hash) is flagged unhealthy now (spec §12.6).
+    pub fn is_unhealthy(&self) -> bool {
+        self.metrics.window.is_unhealthy(tokio::time::Instant::now())
     }
 }
 
@@ -125,6 +121,9 @@ pub struct SkippedEntry {
     pub error: String,
 }
 
+/// (SLP name, version hash).
+type VersionKey = (Arc<str>, String);
+
 /// All loaded SLPs.
 pub struct Modules {
     engine: Engine,
@@ -133,6 +132,9 @@ pub struct Modules {
     /// Every version ever made current, weakly: for listing versions that still run.
     history: Mutex<Vec<Weak<Version>>>,
     compiled: Mutex<HashMap<String, Weak<Compiled>>>,
+    /// Metrics of every (name, hash) ever made current; kept for the
+    /// process's life so their counters never go backwards.
+    metrics: Mutex<HashMap<VersionKey, Arc<VersionMetrics>>>,
     store_dir: PathBuf,
     state_file: PathBuf,
     /// Serialises changes: one upload or delete at a time (spec §14.1).
@@ -157,6 +159,7 @@ impl Modules {
             current: ArcSwap::from_pointee(HashMap::new()),
             history: Mutex::new(Vec::new()),
             compiled: Mutex::new(HashMap::new()),
+            metrics: Mutex::new(HashMap::new()),
             store_dir,
             state_file: state_dir.join("slps.json"),
             change: tokio::sync::Mutex::new(()),
@@ -202,6 +205,23 @@ impl Modules {
         let mut list: Vec<(String, usize)> =
             compiled.values().filter_map(Weak::upgrade).map(|c| (c.hash.clone(), c.size)).collect();
         list.sort();
+        list
+    }
+
+    /// The metrics of `name` at `hash`, created on first use.
+    fn metrics_for(&self, name: &str, hash: &str) -> Arc<VersionMetrics> {
+        let mut all = self.metrics.lock();
+        let key = (Arc::from(name), hash.to_owned());
+        let entry = all
+            .entry(key)
+            .or_insert_with_key(|(n, h)| Arc::new(VersionMetrics::new(Arc::clone(n), h.clone())));
+        Arc::clone(entry)
+    }
+
+    /// The metrics of every (name, hash) ever made current, sorted.
+    pub fn version_metrics(&self) -> Vec<Arc<VersionMetrics>> {
+        let mut list: Vec<_> = self.metrics.lock().values().cloned().collect();
+        list.sort_by(|a, b| (&a.name, &a.hash).cmp(&(&b.name, &b.hash)));
         list
     }
 
@@ -255,7 +275,7 @@ impl Modules {
             let version = map.get(name).cloned().expect("present");
             return Ok(Switch { version, previous, changed: false });
         }
-        let version = Version::new(name, compiled);
+        let version = Version::new(self.metrics_for(name, &compiled.hash), compiled);
         let mut next: HashMap<Arc<str>, Arc<Version>> = (**map).clone();
         next.insert(version.name.clone(), version.clone());
         self.write_state(&next)?;
@@ -310,7 +330,7 @@ impl Modules {
                 });
             match result {
                 Ok(compiled) => {
-                    let version = Version::new(&name, compiled);
+                    let version = Version::new(self.metrics_for(&name, &compiled.hash), compiled);
                     self.history.lock().push(Arc::downgrade(&version));
                     map.insert(version.name.clone(), version.clone());
                     loaded.push(version);

@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
 
 use crate::dispatch;
-use crate::metrics::label;
+use crate::metrics::{Direction, label};
 use crate::shared::Shared;
 use crate::transport::registry::{Attachment, CloseRequest, EndpointEntry, Outbound};
 
@@ -39,6 +39,7 @@ struct Close(u16, &'static str);
 /// Serves one socket until it closes.
 pub async fn run<S: Io>(shared: Arc<Shared>, ws: Ws<S>, userid: String, remote: SocketAddr) {
     let Attachment { entry, socket, close } = shared.registry.attach(&userid, remote.to_string());
+    shared.metrics.connections_opened.inc();
     tracing::debug!(target: "rtc", userid, %remote, "connected");
     let (sink, stream) = ws.split();
     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel::<Close>();
@@ -52,14 +53,19 @@ pub async fn run<S: Io>(shared: Arc<Shared>, ws: Ws<S>, userid: String, remote: 
         close,
         Arc::clone(&last_rx),
     ));
-    read_loop(&shared, &entry, socket, stream, &ctl_tx, &last_rx).await;
+    let peer_code = read_loop(&shared, &entry, socket, stream, &ctl_tx, &last_rx).await;
     // The writer stops when the reader is done (the control channel closes).
     drop(ctl_tx);
-    let _ = writer.await;
+    let sent_code = writer.await.ok().flatten();
+    // The code this side sent wins; else the peer's; else the socket just died (1006).
+    let code = sent_code.or(peer_code).unwrap_or(1006);
+    shared.metrics.inc("ws_closed_total", format!("code=\"{code}\""));
     shared.registry.detach(&entry, socket);
     tracing::debug!(target: "rtc", userid, %remote, "disconnected");
 }
 
+/// Reads until the socket ends; returns the peer's close code when the peer
+/// closed it (`None` when this side asked the writer to close).
 async fn read_loop<S: Io>(
     shared: &Arc<Shared>,
     entry: &Arc<EndpointEntry>,
@@ -67,7 +73,7 @@ async fn read_loop<S: Io>(
     mut stream: SplitStream<Ws<S>>,
     ctl: &mpsc::UnboundedSender<Close>,
     last_rx: &AtomicU64,
-) {
+) -> Option<u16> {
     let source = entry.name().clone();
     let max_frame = shared.config.rtc.max_frame;
     while let Some(frame) = stream.next().await {
@@ -75,21 +81,25 @@ async fn read_loop<S: Io>(
         let close = |code, reason| {
             shared.metrics.inc("invalid_messages_total", format!("action=\"closed\",reason=\"{reason}\""));
             let _ = ctl.send(Close(code, reason));
+            None
         };
         if !entry.is_current(socket) {
             continue; // Replaced: no longer read (spec §10.3).
         }
         match frame {
             Ok(WsMessage::Text(text)) => {
-                shared.metrics.inc("frames_total", label("direction", "in"));
+                shared.metrics.frames(Direction::In, 1);
                 match syntax::parse(text.as_bytes(), max_frame) {
-                    Ok(msg) => dispatch::received(shared, msg, &source),
+                    Ok(msg) => {
+                        shared.metrics.message(Direction::In, msg.kind);
+                        dispatch::received(shared, msg, &source)
+                    }
                     Err(Rejection::Close { code, reason }) => return close(code, reason),
                     Err(rejection) => invalid(shared, &source, rejection, text.as_str()),
                 }
             }
             Ok(WsMessage::Binary(_)) => return close(1003, "binary frames not supported"),
-            Ok(WsMessage::Close(_)) => return,
+            Ok(WsMessage::Close(frame)) => return Some(frame.map_or(1005, |f| u16::from(f.code))),
             Ok(_) => {} // ping, pong: signs of life; tungstenite answers pings.
             Err(WsError::Capacity(CapacityError::MessageTooLong { .. })) => {
                 return close(1009, "frame too large");
@@ -97,10 +107,11 @@ async fn read_loop<S: Io>(
             Err(WsError::Utf8(_)) => return close(1007, "invalid UTF-8"),
             Err(e) => {
                 tracing::debug!(target: "rtc", endpoint = %source, "read error: {e}");
-                return;
+                return Some(1006);
             }
         }
     }
+    Some(1006)
 }
 
 /// A frame the syntax layer refused without closing: answer 400 or drop (spec §4.2, §4.3).
@@ -114,9 +125,12 @@ fn invalid(shared: &Arc<Shared>, source: &jsip::Endpoint, rejection: Rejection, 
     tracing::warn!(target: "rtc", endpoint = %source, %reason, payload = %head, "invalid message");
     if let Rejection::Answer(answer) = rejection
         && let Ok(frame) = answer.to_frame()
+        && shared
+            .registry
+            .enqueue(source.as_str(), Outbound { frame: Utf8Bytes::from(frame), track: None })
+            .is_ok()
     {
-        let _ =
-            shared.registry.enqueue(source.as_str(), Outbound { frame: Utf8Bytes::from(frame), track: None });
+        shared.metrics.message(Direction::Out, answer.kind);
     }
 }
 
@@ -128,7 +142,7 @@ async fn write_loop<S: Io>(
     mut ctl: mpsc::UnboundedReceiver<Close>,
     close: oneshot::Receiver<CloseRequest>,
     last_rx: Arc<AtomicU64>,
-) {
+) -> Option<u16> {
     let mut close = Some(close);
     let ping_every = shared.config.rtc.ping_interval;
     let write_timeout = shared.config.rtc.write_timeout;
@@ -153,10 +167,10 @@ async fn write_loop<S: Io>(
                     }
                 }
                 c = ctl.recv() => {
-                    if let Some(Close(code, reason)) = c {
-                        close_with(&shared, &mut sink, code, reason).await;
-                    }
-                    return;
+                    return match c {
+                        Some(Close(code, reason)) => close_with(&shared, &mut sink, code, reason).await,
+                        None => None,
+                    };
                 }
                 _ = ping.tick() => {
                     let silent = shared.registry.now().as_millis().saturating_sub(last_rx.load(Ordering::Relaxed));
@@ -164,7 +178,7 @@ async fn write_loop<S: Io>(
                         return close_with(&shared, &mut sink, 1001, "ping timeout").await;
                     }
                     if timed(write_timeout, sink.send(WsMessage::Ping(Default::default()))).await.is_err() {
-                        return;
+                        return None;
                     }
                     continue;
                 }
@@ -179,9 +193,9 @@ async fn write_loop<S: Io>(
         };
         if timed(write_timeout, sent).await.is_err() {
             // Dead or too slow: the unfinished frames stay queued for the next socket.
-            return;
+            return None;
         }
-        shared.metrics.add("frames_total", label("direction", "out"), n as u64);
+        shared.metrics.frames(Direction::Out, n as u64);
         shared.registry.written(&entry, socket, n);
     }
 }
@@ -193,14 +207,15 @@ async fn timed<F: Future<Output = Result<(), WsError>>>(limit: Duration, f: F) -
     }
 }
 
+/// Sends a close frame; returns its code for `ws_closed_total`.
 async fn close_with<S: Io>(
-    shared: &Shared,
+    _shared: &Shared,
     sink: &mut SplitSink<Ws<S>, WsMessage>,
     code: u16,
     reason: &'static str,
-) {
-    shared.metrics.inc("ws_closed_total", format!("code=\"{code}\""));
+) -> Option<u16> {
     let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
     let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(WsMessage::Close(Some(frame)))).await;
     let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
+    Some(code)
 }

@@ -247,7 +247,7 @@ impl Registry {
         for out in queue {
             match out.track {
                 Some((track, actor)) => actor.undeliverable(track, Undeliverable::Offline),
-                None => self.metrics.dropped("linger_expired"),
+                None => self.metrics.dropped(crate::metrics::Dropped::LingerExpired),
             }
         }
     }
