@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use slp_host::cli::{self, Command};
-use slp_host::config::{Config, LogFormat};
+use slp_host::config::Config;
 use slp_host::pidfile::{self, PidFile};
 use slp_host::server::Server;
 
@@ -127,22 +127,5 @@ async fn wait_for_stop() {
 }
 
 fn init_logging(config: &Config) -> std::io::Result<()> {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_new(config.log.level.as_str()).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false);
-    let writer: tracing_subscriber::fmt::writer::BoxMakeWriter = match &config.log.file {
-        Some(path) => {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-            tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::sync::Mutex::new(file))
-        }
-        None => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
-    };
-    let result = match config.log.format {
-        LogFormat::Json => builder.json().with_writer(writer).try_init(),
-        LogFormat::Text => builder.with_writer(writer).try_init(),
-    };
-    result.map_err(|e| std::io::Error::other(e.to_string()))
+    slp_host::logging::init(config)
 }
