@@ -282,3 +282,48 @@ async fn a_silent_peer_is_closed_with_ping_timeout() {
     assert_eq!(lively.recv().await["Code"], 200, "the talking peer is still connected");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_instance_pool_answers_503_at_once_and_spares_live_calls() {
+    let (server, _root) = start("pool-full", "[slp]\nmax_live_instances = 6\n").await;
+    let mut alice = Client::connect(server.rtc_addr, "alice").await;
+    // Hold calls until the pool is full (on-load instances may hold slots too).
+    let mut held = Vec::new();
+    let refused = loop {
+        let d = format!("pf-{}", held.len());
+        alice.send(request("INVITE", "svc", "alice", "svc", &d, 1)).await;
+        let answer = alice.recv().await;
+        match answer["Code"].as_u64() {
+            Some(200) => {
+                let mut ack = request("ACK", "svc", "alice", "svc", &d, 2);
+                ack["RelatedID"] = json!(1);
+                alice.send(ack).await;
+                held.push(d);
+            }
+            _ => break answer,
+        }
+        assert!(held.len() <= 6, "more calls held than the pool has slots");
+    };
+    assert!(!held.is_empty(), "no call got a slot");
+    assert_eq!(refused["Code"], json!(503), "{refused}");
+    assert_eq!(refused["Reason"], json!("SLP overloaded"), "{refused}");
+    let d = refused["DialogueID"].as_str().unwrap().to_owned();
+    let mut ack = request("ACK", "svc", "alice", "svc", &d, 2);
+    ack["RelatedID"] = json!(1);
+    alice.send(ack).await;
+    // The calls already up are unaffected: each ends normally.
+    for (i, d) in held.iter().enumerate() {
+        alice.send(request("BYE", "svc", "alice", "svc", d, 3)).await;
+        let ok = alice.recv().await;
+        assert_eq!(
+            (ok["Code"].as_u64(), ok["DialogueID"].as_str()),
+            (Some(200), Some(d.as_str())),
+            "call {i}"
+        );
+    }
+    // Their slots are free again: a new call gets one.
+    alice.send(request("INVITE", "svc", "alice", "svc", "pf-after", 1)).await;
+    let ok = alice.recv().await;
+    assert_eq!(ok["Code"], json!(200), "{ok}");
+    server.stop().await;
+}

@@ -255,6 +255,9 @@ pub struct Slp {
     pub kv_max_bytes: usize,
     /// `slp.kv_max_value` (default 64 KiB).
     pub kv_max_value: usize,
+    /// `slp.max_live_instances`: live SLP instances the host holds at once,
+    /// the size of the engine's instance pool (default 10000, 1..=1000000).
+    pub max_live_instances: usize,
 }
 
 /// `[slps.<name>]`: per-name overrides.
@@ -587,6 +590,13 @@ impl Config {
             s.count("kv_max_keys", 1, &mut p.kv_max_keys)?;
             s.size("kv_max_bytes", 1, 64 * GIB, &mut p.kv_max_bytes)?;
             s.size("kv_max_value", 1, 4 * GIB, &mut p.kv_max_value)?;
+            s.count("max_live_instances", 1, &mut p.max_live_instances)?;
+            if p.max_live_instances > 1_000_000 {
+                return Err(ConfigError::invalid(
+                    s.key("max_live_instances"),
+                    format!("must be at most 1000000, got {}", p.max_live_instances),
+                ));
+            }
             s.finish(&mut warnings);
         }
 
@@ -713,6 +723,7 @@ impl Config {
                 kv_max_keys: 100_000,
                 kv_max_bytes: 64 * MIB,
                 kv_max_value: 64 * KIB,
+                max_live_instances: 10_000,
             },
             slps: BTreeMap::new(),
             plugins: BTreeMap::new(),
@@ -1786,6 +1797,7 @@ mod tests {
                 kv_max_keys: 5,
                 kv_max_bytes: 1 << 20,
                 kv_max_value: 100,
+                max_live_instances: 10_000,
             }
         );
         assert_eq!(c.process.drain_timeout, Duration::ZERO);
@@ -2241,6 +2253,7 @@ mod tests {
             "slp.kv_max_keys",
             "slp.kv_max_bytes",
             "slp.kv_max_value",
+            "slp.max_live_instances",
             "process.drain_timeout",
         ];
         expected.sort();

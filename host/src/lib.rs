@@ -18,6 +18,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod dispatch;
+pub mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod pidfile;

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::api;
 use crate::config::Config;
+use crate::limits;
 use crate::metrics::Metrics;
 use crate::runtime::engine::{self, EngineLimits};
 use crate::runtime::kv::{KvLimits, KvStores};
@@ -26,9 +27,6 @@ pub const BUNDLED: [(&str, &[u8]); 2] = [
     ("default", include_bytes!(concat!(env!("SLP_GUEST_DIR"), "/echo.wasm"))),
     ("conformance", include_bytes!(concat!(env!("SLP_GUEST_DIR"), "/conformance.wasm"))),
 ];
-
-/// Live instances the engine's pool holds by default.
-pub const DEFAULT_POOL_INSTANCES: u32 = 10_000;
 
 /// A running server.
 pub struct Server {
@@ -46,7 +44,14 @@ impl Server {
     /// Starts everything; returns once both listeners accept connections.
     pub async fn start(config: Config) -> anyhow::Result<Server> {
         let first_start = !config.slp.state_dir.join("slps.json").exists();
-        let shared = build_shared(config, DEFAULT_POOL_INSTANCES)?;
+        let needs = limits::Needs {
+            instances: config.slp.max_live_instances as u64,
+            connections: config.rtc.max_connections as u64,
+        };
+        for warning in limits::shortfalls(needs, limits::Allowed::read()) {
+            tracing::warn!(target: "main", "{warning}");
+        }
+        let shared = build_shared(config, needs.instances as u32)?;
         let config = Arc::clone(&shared.config);
 
         // State: restore, or on the very first start load the bundled SLPs.

@@ -27,6 +27,10 @@ pub const MAX_LOGS_PER_CALL: u32 = 100;
 pub const MAX_RESERVED: usize = 1024;
 /// Longest log line.
 pub const MAX_LOG_LINE: usize = 4096;
+/// DialogueIDs one instance may have bound at once (its dialogues and live
+/// client transactions): without it a guest on a fast timer could bind
+/// hundreds of thousands of unanswered requests.
+pub const MAX_BOUND: usize = 4096;
 /// Longest timer delay: one day.
 pub const MAX_TIMER_MS: u32 = 86_400_000;
 
@@ -202,6 +206,9 @@ impl Session {
             Some(_) => true,
             None => false,
         };
+        if !owned && self.bound.len() >= MAX_BOUND {
+            return Err(SendError::Quota(format!("{MAX_BOUND} DialogueIDs bound to this instance")));
+        }
         let registry = Arc::clone(&self.shared.registry);
         let routes = move |key: &str| registry.resolve(key);
         let now = self.shared.registry.now();
