@@ -429,7 +429,7 @@ impl Exposition {
 
 /// Help text and type of the rare-event families; anything else renders as an
 /// undocumented counter.
-const RARE: [(&str, &str); 10] = [
+const RARE: [(&str, &str); 9] = [
     ("ws_handshakes_total", "WebSocket handshake outcomes"),
     ("ws_closed_total", "socket closures by close code"),
     ("invalid_messages_total", "frames refused by the syntax layer (spec §4), by action and reason"),
@@ -439,7 +439,6 @@ const RARE: [(&str, &str); 10] = [
     ("instance_pool_exhausted_total", "instantiations refused for want of a free slot"),
     ("slp_log_lines_dropped_total", "SLP log lines over the per-call limit"),
     ("slp_output_lines_dropped_total", "SLP stdout/stderr lines over the limit"),
-    ("slp_call_micros_total", "time spent in guest calls, microseconds"),
 ];
 
 impl Metrics {
@@ -488,6 +487,8 @@ impl Metrics {
         self.render_rare(e);
     }
 
+    /// Every documented rare family (declared even before its first
+    /// event, so a scraper sees it), then any others.
     fn render_rare(&self, e: &mut Exposition) {
         let mut rows: Vec<(&'static str, String, u64)> = self
             .counters
@@ -495,14 +496,17 @@ impl Metrics {
             .map(|c| (c.key().0, c.key().1.to_string(), c.value().load(Ordering::Relaxed)))
             .collect();
         rows.sort();
-        let mut current = "";
-        for (name, labels, value) in rows {
-            if name != current {
-                let help = RARE.iter().find(|(n, _)| *n == name).map_or("host counter", |(_, h)| h);
-                e.family(name, "counter", help);
-                current = name;
+        let mut families: Vec<(&str, &str)> = RARE.to_vec();
+        for (name, ..) in &rows {
+            if !families.iter().any(|(n, _)| n == name) {
+                families.push((name, "host counter"));
             }
-            e.sample(name, &labels, value);
+        }
+        for (family, help) in families {
+            e.family(family, "counter", help);
+            for (_, labels, value) in rows.iter().filter(|(n, ..)| *n == family) {
+                e.sample(family, labels, value);
+            }
         }
     }
 }
@@ -603,12 +607,24 @@ mod tests {
         m.inc("ws_closed_total", "code=\"1001\"");
         m.inc("ws_closed_total", "code=\"1000\"");
         assert_eq!(m.get("ws_closed_total", "code=\"1000\""), 2);
+        m.inc("made_up_total", "");
         let mut e = Exposition::new();
         m.render_rare(&mut e);
-        assert_eq!(
-            e.finish(),
-            "# HELP slp_host_ws_closed_total socket closures by close code\n# TYPE slp_host_ws_closed_total counter\n\
-             slp_host_ws_closed_total{code=\"1000\"} 2\nslp_host_ws_closed_total{code=\"1001\"} 1\n"
+        let text = e.finish();
+        assert!(
+            text.contains(
+                "# HELP slp_host_ws_closed_total socket closures by close code\n# TYPE slp_host_ws_closed_total counter\n\
+                 slp_host_ws_closed_total{code=\"1000\"} 2\nslp_host_ws_closed_total{code=\"1001\"} 1\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE slp_host_api_requests_total counter\n# HELP"),
+            "declared before use: {text}"
+        );
+        assert!(
+            text.ends_with("# TYPE slp_host_made_up_total counter\nslp_host_made_up_total 1\n"),
+            "{text}"
         );
     }
 
