@@ -163,17 +163,25 @@ fn run_all(files: &[String], json: bool, mut run: impl FnMut(&Script) -> Report)
             },
         };
         if !json {
-            print!("{report}");
+            out(format_args!("{report}"));
         }
         all.scripts.extend(report.scripts);
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&all.to_json()).unwrap_or_default());
+        out(format_args!("{}\n", serde_json::to_string_pretty(&all.to_json()).unwrap_or_default()));
     } else if files.len() > 1 {
         let failed = all.failures().count();
-        println!("{} passed, {failed} failed", all.scripts.len() - failed);
+        out(format_args!("{} passed, {failed} failed\n", all.scripts.len() - failed));
     }
     if all.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// Writes to stdout; a closed pipe (`slp-host test ... | head`) is not an
+/// error worth a panic: the exit status still tells pass or fail.
+fn out(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_fmt(text).and_then(|()| stdout.flush());
 }
 
 #[cfg(test)]
