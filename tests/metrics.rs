@@ -144,7 +144,7 @@ async fn hash_of(api: SocketAddr, name: &str) -> String {
     e["hash"].as_str().expect("hash").to_owned()
 }
 
-const FAMILIES: [(&str, &str); 26] = [
+const FAMILIES: [(&str, &str); 27] = [
     ("build_info", "gauge"),
     ("connections", "gauge"),
     ("connections_opened_total", "counter"),
@@ -171,6 +171,7 @@ const FAMILIES: [(&str, &str); 26] = [
     ("api_requests_total", "counter"),
     ("generated_responses_total", "counter"),
     ("slp_log_lines_dropped_total", "counter"),
+    ("state_entries_skipped_total", "counter"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -144,6 +144,8 @@ pub fn render(shared: &Shared) -> String {
         })
         .collect();
     render_versions(&mut e, &versions);
+    e.family("state_entries_skipped_total", "counter", "state file entries skipped at startup (spec §14.6)");
+    e.sample("state_entries_skipped_total", "file=\"slps.json\"", shared.modules.skipped.lock().len());
     let kv = shared.kv.sizes();
     e.family("kv_keys", "gauge", "keys in each SLP store");
     for (store, keys, _) in &kv {
