@@ -360,7 +360,9 @@ async fn churn(
 }
 
 async fn hot_swap(scale: Scale) {
-    let (server, root) = start("hotswap", "").await;
+    // Room for the held calls, the ones started during the swaps and on-load instances.
+    let pool = scale.base_calls + scale.churners * (scale.uploads * 2 + 10) + 100;
+    let (server, root) = start("hotswap", &format!("[slp]\nmax_live_instances = {pool}\n")).await;
     let api = server.api_addr;
     let base = guest("versioned");
     let log = Arc::new(Switches::default());
@@ -562,13 +564,13 @@ async fn hot_swap_under_load_pins_sessions_and_frees_old_code() {
     hot_swap(Scale { conns: 8, base_calls: 300, churners: 4, uploads: 20 }).await;
 }
 
-/// The scale: 10,000 live calls on 100 connections, 100 uploads and
-/// 50 rollbacks. Needs the release build and a few minutes:
+/// The scale: 10,000 live calls on 100 connections (more as new ones
+/// keep arriving), 100 uploads and 50 rollbacks. Needs the release build and a few minutes:
 /// `cargo test --release -p slp-host --test hotswap -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore]
 async fn hot_swap_full_scale() {
-    hot_swap(Scale { conns: 100, base_calls: 9_400, churners: 2, uploads: 100 }).await;
+    hot_swap(Scale { conns: 100, base_calls: 10_000, churners: 2, uploads: 100 }).await;
 }
 
 #[test]
