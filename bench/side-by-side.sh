@@ -22,8 +22,8 @@ API_PORT=${API_PORT:-18081}
 CEILING_PORT=${CEILING_PORT:-18090}
 OUT=${OUT:-$(mktemp -d /tmp/side-by-side.XXXXXX)}
 
-cargo build --release -p slp-host --bins >&2
-BIN=target/release
+[[ -n "${BIN:-}" ]] || cargo build --release -p slp-host --bins >&2  # BIN=<dir> uses binaries built elsewhere
+BIN=${BIN:-target/release}
 SERVER_PID=
 
 stop_server() {
