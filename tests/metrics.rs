@@ -144,7 +144,7 @@ async fn hash_of(api: SocketAddr, name: &str) -> String {
     e["hash"].as_str().expect("hash").to_owned()
 }
 
-const FAMILIES: [(&str, &str); 27] = [
+const FAMILIES: [(&str, &str); 29] = [
     ("build_info", "gauge"),
     ("connections", "gauge"),
     ("connections_opened_total", "counter"),
@@ -170,6 +170,8 @@ const FAMILIES: [(&str, &str); 27] = [
     ("invalid_messages_total", "counter"),
     ("api_requests_total", "counter"),
     ("generated_responses_total", "counter"),
+    ("transaction_timeouts_total", "counter"),
+    ("dialogue_timeouts_total", "counter"),
     ("slp_log_lines_dropped_total", "counter"),
     ("state_entries_skipped_total", "counter"),
 ];
@@ -263,6 +265,9 @@ async fn a_call_a_message_and_traps_show_in_metrics_and_state() {
                 ("slp_host_connections_opened_total", 1.0),
                 ("slp_host_ws_handshakes_total{result=\"accepted\"}", 1.0),
                 ("slp_host_queued_messages", 0.0),
+                // The stack's automatic BYE_200 and its 500s for the trapped calls.
+                ("slp_host_generated_responses_total{code=\"200\",to=\"peer\"}", 1.0),
+                ("slp_host_generated_responses_total{code=\"500\",to=\"peer\"}", 2.0),
             ],
         )
     })
@@ -323,6 +328,7 @@ async fn bad_frames_and_drops_are_counted_by_reason() {
             s,
             &[
                 ("slp_host_invalid_messages_total{action=\"answered_400\",reason=\"missing From\"}", 1.0),
+                ("slp_host_generated_responses_total{code=\"400\",to=\"peer\"}", 1.0),
                 ("slp_host_dropped_messages_total{reason=\"no_transaction\"}", 1.0),
                 ("slp_host_dropped_messages_total{reason=\"ack_no_dialogue\"}", 1.0),
                 ("slp_host_messages_total{direction=\"in\",kind=\"response\",class=\"1xx\"}", 1.0),
@@ -345,6 +351,82 @@ async fn bad_frames_and_drops_are_counted_by_reason() {
         )
     })
     .await;
+    server.stop().await;
+}
+
+/// A request to the conformance SLP (selected by `type`), case = Request-URI.
+fn conformance_case(ty: &str, case: &str, from: &str, d: &str) -> Value {
+    let mut m = request(ty, case, from, "svc", d, 1);
+    m["Router"] = json!("svc.example.org;type=conformance");
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stack_timer_expiries_and_generated_responses_are_counted() {
+    // trans_timer is 1 s in tests; pr_timer 1 s makes T-est 1 s as well.
+    let (server, _root) = start("metrics-timeouts", "[jsip]\npr_timer = \"1s\"\n").await;
+    let api = server.api_addr;
+    let (status, r) = upload(api, "conformance", &guest("conformance")).await;
+    assert_eq!(status, 201, "{r}");
+    let mut c = Client::connect(server.rtc_addr, "tim").await;
+
+    // Send_MESSAGE_Timeout: the SLP's MESSAGE to us goes unanswered: a client
+    // MESSAGE timeout, and a 408 delivered to the SLP.
+    c.send(conformance_case("MESSAGE", "Send_MESSAGE_Timeout", "tim", "to-1")).await;
+    assert_eq!(c.recv().await["Code"], 200);
+    assert_eq!(c.recv().await["Type"], "MESSAGE");
+    // Recv_MESSAGE_Timeout: the SLP never answers ours: a server MESSAGE timeout, 408 to us.
+    c.send(conformance_case("MESSAGE", "Recv_MESSAGE_Timeout", "tim", "to-2")).await;
+    let a = c.recv().await;
+    assert_eq!((a["Code"].as_u64(), a["DialogueID"].as_str()), (Some(408), Some("to-2")), "{a}");
+    // Recv_INVITE_Timeout: T-est answers INVITE_408; we never ACK it, so T-ack expires too.
+    c.send(conformance_case("INVITE", "Recv_INVITE_Timeout", "tim", "to-3")).await;
+    let a = c.recv().await;
+    assert_eq!((a["Code"].as_u64(), a["DialogueID"].as_str()), (Some(408), Some("to-3")), "{a}");
+    // An INVITE that echo answers 200, never ACKed, with a 1 s session interval:
+    // T-refresh on the UAS side ends it with a BYE, which we leave unanswered,
+    // so the stack's BYE times out as a client transaction.
+    let mut inv = request("INVITE", "svc", "tim", "svc", "to-4", 1);
+    inv["Expire"] = json!(1);
+    c.send(inv).await;
+    assert_eq!(c.recv().await["Code"], 200);
+    let bye = c.recv().await;
+    assert_eq!((bye["Type"].as_str(), bye["DialogueID"].as_str()), (Some("BYE"), Some("to-4")), "{bye}");
+    // A BYE without a dialogue: the dispatcher's stateless 481 counts in the same family.
+    c.send(request("BYE", "svc", "tim", "svc", "to-5", 1)).await;
+    assert_eq!(c.recv().await["Code"], 481);
+
+    let tt = |role: &str, method: &str| {
+        format!("slp_host_transaction_timeouts_total{{role=\"{role}\",method=\"{method}\"}}")
+    };
+    let dt = |timer: &str| format!("slp_host_dialogue_timeouts_total{{timer=\"{timer}\",side=\"uas\"}}");
+    let generated =
+        |code: &str, to: &str| format!("slp_host_generated_responses_total{{code=\"{code}\",to=\"{to}\"}}");
+    let s = scrape_until(api, |s| {
+        expect(
+            s,
+            &[
+                (&tt("client", "MESSAGE"), 1.0),
+                (&tt("server", "MESSAGE"), 1.0),
+                (&tt("client", "BYE"), 1.0),
+                (&tt("server", "INVITE"), 0.0),
+                (&dt("est"), 1.0),
+                (&dt("ack"), 1.0),
+                (&dt("refresh"), 1.0),
+                (&generated("408", "slp"), 1.0),
+                (&generated("408", "peer"), 2.0),
+                (&generated("481", "peer"), 1.0),
+                ("slp_host_dialogues{state=\"ERR\"}", 0.0),
+                ("slp_host_transactions{role=\"client\"}", 0.0),
+            ],
+        )
+    })
+    .await;
+    assert_eq!(s.sum("slp_host_transaction_timeouts_total{"), 3.0, "nothing else timed out: {}", s.text);
+    assert_eq!(s.sum("slp_host_dialogue_timeouts_total{"), 3.0);
+    assert_eq!(s.sum("slp_host_generated_responses_total{"), 4.0, "408 ×3 and 481, nothing else: {}", s.text);
+    assert_eq!(s.get(&generated("other", "peer")), 0.0);
+    assert_eq!(s.types.get("slp_host_generated_responses_total").map(String::as_str), Some("counter"));
     server.stop().await;
 }
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jsip::stack::{Counts, Delivery, InstanceEnd, Output, TermKind, Track, Undeliverable};
+use jsip::stats::Stats;
 use jsip::{DialogueId, Endpoint, Message, Time};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -188,6 +189,8 @@ struct Actor {
     /// were counted as orphaned.
     reported: Counts,
     reported_orphaned: bool,
+    /// The stack's stats as last added to the counters.
+    reported_stats: Stats,
     abandoned: bool,
 }
 
@@ -228,6 +231,7 @@ pub fn spawn_for(shared: &Arc<Shared>, plan: Plan, first: Option<&DialogueId>) -
         metrics: None,
         reported: Counts::default(),
         reported_orphaned: false,
+        reported_stats: Stats::default(),
         abandoned: false,
     };
     shared.actors.fetch_add(1, Ordering::Relaxed);
@@ -559,12 +563,27 @@ impl Actor {
     /// Adds what changed in the stack since the last report to the live
     /// dialogue and transaction gauges (one pass over the session's legs).
     fn report_counts(&mut self) {
+        self.report_stats();
         let (now, orphaned) = match &self.body {
             Body::Live(live) => (live.store.data().stack.counts(), false),
             Body::Gone(s) => (s.stack.counts(), s.stack.is_orphaned()),
             Body::Empty => return,
         };
         self.report(now, orphaned);
+    }
+
+    /// Adds the stack's timer expiries and generated responses since the
+    /// last report to the counters (one comparison when nothing happened).
+    fn report_stats(&mut self) {
+        let stats = match &self.body {
+            Body::Live(live) => live.store.data().stack.stats(),
+            Body::Gone(s) => s.stack.stats(),
+            Body::Empty => return,
+        };
+        if stats.events != self.reported_stats.events {
+            self.shared.metrics.stack_stats_delta(&self.reported_stats, stats);
+            self.reported_stats = *stats;
+        }
     }
 
     fn report(&mut self, now: Counts, orphaned: bool) {
@@ -702,7 +721,8 @@ impl Actor {
             v.live.fetch_sub(1, Ordering::Relaxed);
         }
         self.report_on_load(OnLoadOutcome::Ended);
-        // Whatever the stack still holds is no longer live.
+        // Counters keep what the stack did last; whatever it still holds is no longer live.
+        self.report_stats();
         self.report(Counts::default(), false);
         self.shared.actors.fetch_sub(1, Ordering::Relaxed);
     }

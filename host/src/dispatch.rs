@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use jsip::stats::Toward;
 use jsip::uri::{self, Uri};
 use jsip::{Endpoint, Kind, Message, Method, build};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -147,7 +148,7 @@ pub fn answer_stateless(shared: &Shared, request: &Message, source: &Endpoint, c
         Err(_) => return,
     };
     answer.set_reason(reason);
-    shared.metrics.inc("generated_responses_total", format!("code=\"{code}\",to=\"peer\""));
+    shared.metrics.generated(code, Toward::Peer);
     if let Ok(frame) = answer.to_frame() {
         match shared
             .registry

@@ -14,6 +14,7 @@
 //! | [`transaction`] | transaction states and timers (spec §5)                    |
 //! | [`session`]   | the INVITE dialogue state machine, tables A–H (spec §6)      |
 //! | [`stack`]     | one instance's transactions, dialogues, bindings, TERM (§5–§8) |
+//! | [`stats`]     | counters of timer expiries and generated responses (§14.7)   |
 //! | [`build`]     | messages built from messages: SDK helpers and §6.7           |
 //! | [`time`]      | time as an input                                             |
 
@@ -22,6 +23,7 @@ pub mod json;
 pub mod message;
 pub mod session;
 pub mod stack;
+pub mod stats;
 pub mod syntax;
 pub mod time;
 pub mod transaction;

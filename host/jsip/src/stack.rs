@@ -14,6 +14,7 @@
 //!
 //! Outputs come out of [`Stack::poll_output`] in order: deliveries to the
 //! SLP, frames to transmit, TERM notifications, and counted drops.
+//! [`Stack::stats`] counts timer expiries and the responses the stack generated.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use crate::build::{self, stack_response};
 use crate::message::{DialogueId, Kind, Message, Method};
 use crate::session::{self, Action, Dir, Machine, Refusal, Side, State, Step, Timer};
+use crate::stats::{Stats, Toward};
 use crate::syntax::{self, DEFAULT_MAX_FRAME};
 use crate::time::{Time, TimerQueue};
 use crate::transaction::{self as tx, Role, Timers};
@@ -450,6 +452,7 @@ pub struct Stack {
     outputs: std::collections::VecDeque<Output>,
     counter: u64,
     orphaned: bool,
+    stats: Stats,
 }
 
 impl fmt::Debug for Stack {
@@ -479,7 +482,13 @@ impl Stack {
             outputs: Default::default(),
             counter: 0,
             orphaned: false,
+            stats: Stats::default(),
         }
+    }
+
+    /// Timer expiries and generated responses since the stack was created.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     /// The next output to carry out, in order.
@@ -1169,6 +1178,7 @@ impl Stack {
             _ => None,
         };
         let Ok(frame) = answer.to_frame() else { return };
+        self.stats.generated_response(Toward::Peer, code);
         self.server_tx_event(d, cseq, code, now);
         match step {
             Some(step) => self.apply_step(
@@ -1192,6 +1202,7 @@ impl Stack {
             Leg::take(&mut leg.server, cseq);
         }
         if let Ok(frame) = answer.to_frame() {
+            self.stats.generated_response(Toward::Peer, code);
             self.transmit(endpoint, frame, None, answer.kind);
         }
     }
@@ -1207,6 +1218,7 @@ impl Stack {
             Some(reason),
         );
         if let Ok(frame) = answer.to_frame() {
+            self.stats.generated_response(Toward::Peer, code);
             self.transmit(source.clone(), frame, None, answer.kind);
         }
     }
@@ -1359,16 +1371,24 @@ impl Stack {
         let d = &entry.dialogue_id;
         match entry.target {
             // §5.3: a server transaction that got no final answer in time: 408 to the peer.
-            TimerTarget::Server(cseq) => self.stack_answer(d, cseq, 408, "timeout", now),
+            TimerTarget::Server(cseq) => {
+                if let Some(t) = self.legs.get_mut(d).and_then(|l| l.server_tx(cseq)) {
+                    let method = t.method;
+                    self.stats.transaction_timeout(Role::Server, method);
+                }
+                self.stack_answer(d, cseq, 408, "timeout", now)
+            }
             TimerTarget::Client(cseq) => {
                 let Some(t) = self.legs.get_mut(d).and_then(|l| Leg::take(&mut l.client, cseq)) else {
                     return;
                 };
+                self.stats.transaction_timeout(Role::Client, t.method);
                 self.client_failed(d, t, 408, "timeout", false, now);
             }
             TimerTarget::Dialogue(timer) => {
                 let Some(dl) = self.legs.get_mut(d).and_then(|l| l.dialogue.as_mut()) else { return };
                 dl.armed[dialogue_timer_index(timer)] = None;
+                self.stats.dialogue_timeout(timer, dl.machine.side);
                 let step = session::on_timer(dl.machine, timer);
                 self.apply_step(d, step, Subject::Nothing, now);
             }
@@ -1381,6 +1401,11 @@ impl Stack {
         let d = message.dialogue_id.clone();
         if self.orphaned {
             return self.dropped(DropReason::InstanceGone, &d);
+        }
+        // Counted when it reaches the SLP: one that an ended instance can no
+        // longer get is counted as dropped (`instance_gone`) instead.
+        if let (Origin::Stack, Kind::Response(code)) = (&origin, message.kind) {
+            self.stats.generated_response(Toward::Slp, code);
         }
         let first = self.open_period(&d);
         if message.is_request()

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use jsip::stats::Toward;
 use jsip::syntax::{self, Rejection};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
@@ -123,14 +124,18 @@ fn invalid(shared: &Arc<Shared>, source: &jsip::Endpoint, rejection: Rejection, 
     );
     let head: String = payload.chars().take(200).collect();
     tracing::warn!(target: "rtc", endpoint = %source, %reason, payload = %head, "invalid message");
-    if let Rejection::Answer(answer) = rejection
-        && let Ok(frame) = answer.to_frame()
-        && shared
-            .registry
-            .enqueue(source.as_str(), Outbound { frame: Utf8Bytes::from(frame), track: None })
-            .is_ok()
-    {
-        shared.metrics.message(Direction::Out, answer.kind);
+    if let Rejection::Answer(answer) = rejection {
+        if let Some(code) = answer.code() {
+            shared.metrics.generated(code, Toward::Peer);
+        }
+        if let Ok(frame) = answer.to_frame()
+            && shared
+                .registry
+                .enqueue(source.as_str(), Outbound { frame: Utf8Bytes::from(frame), track: None })
+                .is_ok()
+        {
+            shared.metrics.message(Direction::Out, answer.kind);
+        }
     }
 }
 

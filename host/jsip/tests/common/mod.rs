@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use jsip::build;
 use jsip::stack::{Config, DropReason, InstanceEnd, Undeliverable};
+use jsip::stats::Toward;
 use jsip::transaction::Timers;
 use jsip::{
     Delivery, DialogueId, Endpoint, Message, Method, Origin, Output, SendError, Sent, Stack, TermKind, Time,
@@ -94,6 +95,13 @@ pub struct Harness {
     open: std::collections::HashSet<String>,
     ended: bool,
     max_frame: usize,
+    /// Responses the SLP sent successfully and not yet seen on the wire
+    /// (DialogueID, CSeq, code); any other response on the wire is the
+    /// stack's own, counted in `generated_on_wire` ([`Stack::stats`]).
+    slp_responses: Vec<(String, u64, u16)>,
+    generated_on_wire: u32,
+    /// Responses delivered with origin `stack`.
+    stack_deliveries: u32,
 }
 
 impl Harness {
@@ -116,6 +124,9 @@ impl Harness {
             open: Default::default(),
             ended: false,
             max_frame: config.max_frame,
+            slp_responses: Vec::new(),
+            generated_on_wire: 0,
+            stack_deliveries: 0,
         }
     }
 
@@ -156,7 +167,11 @@ impl Harness {
         let users = self.users.clone();
         let routes = move |key: &str| users.get(key).cloned();
         let method = message.method();
+        let response = message.code().map(|c| (message.dialogue_id.to_string(), message.cseq, c));
         let result = self.stack.send(message, self.now, &routes);
+        if let (Some(r), Ok(_)) = (response, &result) {
+            self.slp_responses.push(r);
+        }
         if let (Some(m), Ok(sent)) = (method, &result) {
             let key = (sent.dialogue_id.to_string(), sent.cseq);
             self.outcome.remove(&key);
@@ -274,6 +289,17 @@ impl Harness {
 
     fn pump(&mut self) {
         self.drain();
+        let stats = self.stack.stats();
+        assert_eq!(
+            stats.generated_total(Toward::Slp),
+            self.stack_deliveries,
+            "stats count every response delivered with origin stack"
+        );
+        assert_eq!(
+            stats.generated_total(Toward::Peer),
+            self.generated_on_wire,
+            "stats count every response on the wire that the SLP did not send"
+        );
         for d in self.stack.dialogue_ids().map(|d| d.to_string()).collect::<Vec<_>>() {
             assert_eq!(
                 self.stack.is_bound(&d),
@@ -329,6 +355,13 @@ impl Harness {
                 if let Some(track) = &t.track {
                     assert_eq!((track.dialogue_id.to_string(), track.cseq), key.clone());
                 }
+                if let Some(code) = message.code() {
+                    let sent = (key.0.clone(), key.1, code);
+                    match self.slp_responses.iter().position(|r| *r == sent) {
+                        Some(i) => drop(self.slp_responses.swap_remove(i)),
+                        None => self.generated_on_wire += 1,
+                    }
+                }
                 if message.code().is_some_and(|c| c >= 200) {
                     assert!(
                         self.answered.insert(key.clone()),
@@ -367,6 +400,9 @@ impl Harness {
                         "two final outcomes delivered for {key:?}: {:?}",
                         d.message
                     );
+                }
+                if d.origin == Origin::Stack && !d.message.is_request() {
+                    self.stack_deliveries += 1;
                 }
                 let name = build::name(&d.message, d.method);
                 let origin = if d.origin == Origin::Stack { " (stack)" } else { "" };
