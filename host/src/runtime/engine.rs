@@ -59,6 +59,11 @@ pub fn build(limits: EngineLimits) -> wasmtime::Result<Engine> {
     // Reset a finished instance's memory and tables with memset while they are
     // small: madvise would flush the TLB of every core running the process.
     pool.linear_memory_keep_resident(KEEP_RESIDENT);
+    // Reset only the pages an instance dirtied (Linux 6.7+ PAGEMAP_SCAN;
+    // elsewhere the first KEEP_RESIDENT bytes). Without it, the memset faults
+    // in every page of the window: a slot used once by a long call then kept
+    // ~180 KiB resident for good (18 GiB after 100,000 calls ended).
+    pool.pagemap_scan(wasmtime::Enabled::Auto);
     pool.table_keep_resident(64 << 10);
     cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     let engine = Engine::new(&cfg)?;
