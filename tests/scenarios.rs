@@ -43,6 +43,11 @@ fn echo_scripts_pass_in_isolation() {
 }
 
 #[test]
+fn versioned_scripts_pass_in_isolation() {
+    assert_passed(&isolated("versioned", &scripts_of("versioned")));
+}
+
+#[test]
 fn hostile_scripts_pass_in_isolation() {
     assert_passed(&isolated("hostile", &scripts_of("hostile")));
 }
