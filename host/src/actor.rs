@@ -194,6 +194,13 @@ struct Actor {
     abandoned: bool,
 }
 
+/// Arms the store for a guest call (or an instantiation): its CPU deadline,
+/// counted in epoch ticks by `deadline::on_tick`, and fresh per-call budgets.
+fn begin_call(store: &mut Store<Session>, cpu_deadline: std::time::Duration) {
+    store.set_epoch_deadline(1);
+    store.data_mut().begin_call(deadline_ticks(cpu_deadline));
+}
+
 /// Starts an actor.
 pub fn spawn(shared: &Arc<Shared>, plan: Plan) -> ActorRef {
     spawn_for(shared, plan, None)
@@ -254,6 +261,14 @@ impl Actor {
         }
     }
 
+    fn session_ref(&self) -> &Session {
+        match &self.body {
+            Body::Live(live) => live.store.data(),
+            Body::Gone(s) => s,
+            Body::Empty => unreachable!("the session is always put back"),
+        }
+    }
+
     fn now(&self) -> Time {
         self.shared.registry.now()
     }
@@ -306,8 +321,7 @@ impl Actor {
         let mut store = Store::new(self.shared.modules.engine(), session);
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_callback(deadline::on_tick);
-        store.set_epoch_deadline(1);
-        store.data_mut().begin_call(deadline_ticks(limits.cpu_deadline));
+        begin_call(&mut store, limits.cpu_deadline);
         match version.compiled.pre.instantiate(&mut store) {
             Ok(slp) => {
                 self.body = Body::Live(Box::new(Live { store, slp }));
@@ -497,8 +511,7 @@ impl Actor {
                 Call::Timer(_) => (Entry::Timer, None),
             };
             let limits = self.shared.config.slp_limits(live.store.data().slp_name());
-            live.store.set_epoch_deadline(1);
-            live.store.data_mut().begin_call(deadline_ticks(limits.cpu_deadline));
+            begin_call(&mut live.store, limits.cpu_deadline);
             let started = std::time::Instant::now();
             let result = match call {
                 Call::Init(kind) => {
@@ -564,22 +577,16 @@ impl Actor {
     /// dialogue and transaction gauges (one pass over the session's legs).
     fn report_counts(&mut self) {
         self.report_stats();
-        let (now, orphaned) = match &self.body {
-            Body::Live(live) => (live.store.data().stack.counts(), false),
-            Body::Gone(s) => (s.stack.counts(), s.stack.is_orphaned()),
-            Body::Empty => return,
-        };
+        let live = matches!(self.body, Body::Live(_));
+        let stack = &self.session_ref().stack;
+        let (now, orphaned) = (stack.counts(), !live && stack.is_orphaned());
         self.report(now, orphaned);
     }
 
     /// Adds the stack's timer expiries and generated responses since the
     /// last report to the counters (one comparison when nothing happened).
     fn report_stats(&mut self) {
-        let stats = match &self.body {
-            Body::Live(live) => live.store.data().stack.stats(),
-            Body::Gone(s) => s.stack.stats(),
-            Body::Empty => return,
-        };
+        let stats = self.session_ref().stack.stats();
         if stats.events != self.reported_stats.events {
             self.shared.metrics.stack_stats_delta(&self.reported_stats, stats);
             self.reported_stats = *stats;
