@@ -79,8 +79,9 @@ fn read_number(path: &Path) -> Option<u64> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
-/// Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the soft limit in force.
-fn raise_nofile() -> Option<u64> {
+/// Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the soft
+/// limit in force (None if it cannot be read). The load generator uses it too.
+pub fn raise_nofile() -> Option<u64> {
     let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit/setrlimit only read and write the struct passed.
     unsafe {
