@@ -508,26 +508,7 @@ pub async fn hold_calls(
     c.stats.established = held.len() as u64;
     plan.settled.fetch_add(1, Ordering::Relaxed);
     // Phase 2: hold, still answering pings and server requests.
-    while alive && !*release.borrow() {
-        tokio::select! {
-            r = release.changed() => if r.is_err() { break },
-            m = ws.next() => match c.on_ws(m) {
-                Ok(Some(Message::Text(t))) => match wire::classify(t.as_str()) {
-                    Inbound::Request => c.on_server_request(t.as_str()),
-                    _ => c.stats.unmatched += 1,
-                },
-                Ok(_) => {}
-                Err(()) => alive = false,
-            },
-        }
-        if alive
-            && (!c.out.is_empty() || c.need_flush)
-            && let Err(e) = c.flush(&mut ws).await
-        {
-            c.socket_closed(format!("send failed: {e}"));
-            alive = false;
-        }
-    }
+    alive = alive && hold_until_release(&mut ws, &mut c, &mut release).await;
     // Phase 3: BYE every held call, keeping the window small enough for
     // the server's outbound queue.
     let window = plan.pipeline.max(64);
@@ -586,9 +567,9 @@ async fn pump(
     true
 }
 
-/// Holds one idle socket (answering pings) until `release` turns true.
-pub async fn idle(mut ws: Ws, mut release: watch::Receiver<bool>) -> Stats {
-    let mut c = Conn::new(Frames::new("", "", 0));
+/// Keeps a socket open, answering pings and server requests, until `release`
+/// turns true; false if the socket failed meanwhile.
+async fn hold_until_release(ws: &mut Ws, c: &mut Conn, release: &mut watch::Receiver<bool>) -> bool {
     while !*release.borrow() {
         tokio::select! {
             r = release.changed() => if r.is_err() { break },
@@ -598,15 +579,24 @@ pub async fn idle(mut ws: Ws, mut release: watch::Receiver<bool>) -> Stats {
                     _ => c.stats.unmatched += 1,
                 },
                 Ok(_) => {}
-                Err(()) => return c.stats,
+                Err(()) => return false,
             },
         }
         if (!c.out.is_empty() || c.need_flush)
-            && let Err(e) = c.flush(&mut ws).await
+            && let Err(e) = c.flush(ws).await
         {
             c.socket_closed(format!("send failed: {e}"));
-            return c.stats;
+            return false;
         }
+    }
+    true
+}
+
+/// Holds one idle socket (answering pings) until `release` turns true.
+pub async fn idle(mut ws: Ws, mut release: watch::Receiver<bool>) -> Stats {
+    let mut c = Conn::new(Frames::new("", "", 0));
+    if !hold_until_release(&mut ws, &mut c, &mut release).await {
+        return c.stats;
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
     c.stats
