@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
@@ -205,11 +206,17 @@ async fn write_loop<S: Io>(
     }
 }
 
+/// Runs a write under `limit`. Most writes finish on their first poll, so the
+/// timer is armed only for one that has to wait: registering and cancelling
+/// a timer for every batch showed up in the profile of the hot path.
 async fn timed<F: Future<Output = Result<(), WsError>>>(limit: Duration, f: F) -> Result<(), ()> {
-    match tokio::time::timeout(limit, f).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(()),
-    }
+    let mut f = std::pin::pin!(f);
+    let first = std::future::poll_fn(|cx| Poll::Ready(f.as_mut().poll(cx))).await;
+    let done = match first {
+        Poll::Ready(r) => r.is_ok(),
+        Poll::Pending => matches!(tokio::time::timeout(limit, f).await, Ok(Ok(()))),
+    };
+    if done { Ok(()) } else { Err(()) }
 }
 
 /// Sends a close frame; returns its code for `ws_closed_total`.
