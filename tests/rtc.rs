@@ -327,3 +327,41 @@ async fn a_full_instance_pool_answers_503_at_once_and_spares_live_calls() {
     assert_eq!(ok["Code"], json!(200), "{ok}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_stops_reading_is_closed_after_the_write_timeout() {
+    use futures_util::SinkExt;
+    let (server, _root) = start("write-timeout", "[rtc]\nwrite_timeout = \"1s\"\n").await;
+    // `stuck` shrinks its receive buffer and never reads: once the answers to
+    // its MESSAGEs fill both sockets' buffers, the server's write waits.
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(4096).unwrap();
+    let tcp = tcp.connect(server.rtc_addr).await.unwrap();
+    let url = format!("ws://{}/rtc?userid=stuck", server.rtc_addr);
+    let (mut stuck, _) = tokio_tungstenite::client_async(url, tcp).await.expect("websocket connects");
+    let mut lively = Client::connect(server.rtc_addr, "lively").await;
+    // Long From and To make each 200 about 40 KiB: 400 of them outgrow the
+    // socket buffers (4 MiB at most for the server's send buffer here).
+    let long = |c: char| std::iter::repeat_n(c, 20_000).collect::<String>();
+    let writer = tokio::spawn(async move {
+        for i in 0..400 {
+            let mut m = request("MESSAGE", "svc", "stuck", "svc", &format!("wt-{i}"), 1);
+            (m["From"], m["To"]) = (json!(long('f')), json!(long('t')));
+            // The server closes the socket at some point: stop then.
+            if stuck.send(WsMessage::Text(m.to_string().into())).await.is_err() {
+                break;
+            }
+        }
+        stuck
+    });
+    // The blocked write gives up after 1 s and the socket is closed: only
+    // `lively` is still connected, and it is served throughout.
+    state_until(server.api_addr, "stuck closed", |s| s["endpoints"]["user"]["connected"] == 1).await;
+    lively.send(request("MESSAGE", "svc", "lively", "svc", "wt-lively", 1)).await;
+    assert_eq!(lively.recv().await["Code"], 200, "the reading peer is still served");
+    let (_, _, body) = http(server.api_addr, "GET", "/metrics", &[], b"").await;
+    let body = String::from_utf8(body).unwrap();
+    assert!(body.contains("slp_host_ws_closed_total{code=\"1006\"} 1"), "{body}");
+    drop(writer.await.unwrap());
+    server.stop().await;
+}

@@ -46,7 +46,7 @@ pub async fn run<S: Io>(shared: Arc<Shared>, ws: Ws<S>, userid: String, remote: 
     let (sink, stream) = ws.split();
     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel::<Close>();
     let last_rx = Arc::new(AtomicU64::new(shared.registry.now().as_millis()));
-    let writer = tokio::spawn(write_loop(
+    let mut writer = tokio::spawn(write_loop(
         Arc::clone(&shared),
         Arc::clone(&entry),
         socket,
@@ -55,10 +55,22 @@ pub async fn run<S: Io>(shared: Arc<Shared>, ws: Ws<S>, userid: String, remote: 
         close,
         Arc::clone(&last_rx),
     ));
-    let peer_code = read_loop(&shared, &entry, socket, stream, &ctl_tx, &last_rx).await;
-    // The writer stops when the reader is done (the control channel closes).
-    drop(ctl_tx);
-    let sent_code = writer.await.ok().flatten();
+    let read = read_loop(&shared, &entry, socket, stream, &ctl_tx, &last_rx);
+    let ended = tokio::select! {
+        peer_code = read => Ok(peer_code),
+        // The writer gave up first (a write timed out or failed, a ping went
+        // unanswered, the socket was replaced): stop reading too, so the
+        // socket closes instead of lingering half-dead.
+        sent = &mut writer => Err(sent.ok().flatten()),
+    };
+    let (sent_code, peer_code) = match ended {
+        Ok(peer_code) => {
+            // The writer stops when the reader is done (the control channel closes).
+            drop(ctl_tx);
+            (writer.await.ok().flatten(), peer_code)
+        }
+        Err(sent_code) => (sent_code, None),
+    };
     // The code this side sent wins; else the peer's; else the socket just died (1006).
     let code = sent_code.or(peer_code).unwrap_or(1006);
     shared.metrics.inc("ws_closed_total", format!("code=\"{code}\""));
