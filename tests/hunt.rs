@@ -124,6 +124,27 @@ async fn first_agent_answers_and_the_callers_bye_reaches_it() {
     assert_eq!((bye["Type"].as_str(), &bye["DialogueID"]), (Some("BYE"), &inv["DialogueID"]), "{bye}");
     call.agent1.send(response(&bye, 200)).await;
     call.agent2.expect_silence(std::time::Duration::from_millis(300)).await;
+    // The agent's 200 reaches the SLP's BYE transaction, although neither
+    // DialogueID is bound any more (spec §5.7, §9.5): the session ends now,
+    // not when the BYE would have timed out (32 s), and nothing is dropped.
+    let api = call.server.api_addr;
+    let mut state = Value::Null;
+    for _ in 0..50 {
+        state = common::api_json(api, "GET", "/runtime/v1/state").await.1;
+        if state["sessions"] == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(state["sessions"], 0, "the session outlived its last transaction: {state}");
+    let (_, _, body) = common::http(api, "GET", "/metrics", &[], b"").await;
+    let body = String::from_utf8(body).expect("metrics are text");
+    for sample in [
+        "slp_host_dropped_messages_total{reason=\"no_transaction\"} 0",
+        "slp_host_transaction_timeouts_total{role=\"client\",method=\"BYE\"} 0",
+    ] {
+        assert!(body.contains(sample), "{sample}\n{body}");
+    }
     call.server.stop().await;
 }
 

@@ -192,6 +192,10 @@ struct Actor {
     /// The stack's stats as last added to the counters.
     reported_stats: Stats,
     abandoned: bool,
+    /// DialogueIDs whose binding ended while a BYE or CANCEL this actor's
+    /// stack sent on them still waits for its response (routed here by
+    /// `DispatchIndex::answers`).
+    answer_routes: Vec<DialogueId>,
 }
 
 /// Arms the store for a guest call (or an instantiation): its CPU deadline,
@@ -240,6 +244,7 @@ pub fn spawn_for(shared: &Arc<Shared>, plan: Plan, first: Option<&DialogueId>) -
         reported_orphaned: false,
         reported_stats: Stats::default(),
         abandoned: false,
+        answer_routes: Vec::new(),
     };
     shared.actors.fetch_add(1, Ordering::Relaxed);
     tokio::spawn(
@@ -444,6 +449,10 @@ impl Actor {
                 Output::Term { dialogue_id, kind } => {
                     let id = self.me.id();
                     self.shared.dispatch.unbind(&dialogue_id, id);
+                    if self.session_ref().stack.has_client_transactions(&dialogue_id) {
+                        self.shared.dispatch.route_answers(&dialogue_id, &self.me);
+                        self.answer_routes.push(dialogue_id.clone());
+                    }
                     let session = self.session();
                     session.bound.retain(|d| *d != dialogue_id);
                     session.reserved.retain(|d| *d != dialogue_id);
@@ -575,7 +584,26 @@ impl Actor {
 
     /// Adds what changed in the stack since the last report to the live
     /// dialogue and transaction gauges (one pass over the session's legs).
+    /// Ends the response routes whose BYE or CANCEL has its answer.
+    fn prune_answer_routes(&mut self) {
+        if self.answer_routes.is_empty() {
+            return;
+        }
+        let mut routes = std::mem::take(&mut self.answer_routes);
+        let (shared, id) = (&self.shared, self.me.id());
+        let stack = &self.session_ref().stack;
+        routes.retain(|d| {
+            let waiting = stack.has_client_transactions(d);
+            if !waiting {
+                shared.dispatch.unroute_answers(d, id);
+            }
+            waiting
+        });
+        self.answer_routes = routes;
+    }
+
     fn report_counts(&mut self) {
+        self.prune_answer_routes();
         self.report_stats();
         let live = matches!(self.body, Body::Live(_));
         let stack = &self.session_ref().stack;
@@ -717,6 +745,9 @@ impl Actor {
         let bound = std::mem::take(&mut self.session().bound);
         for d in bound {
             self.shared.dispatch.unbind(&d, id);
+        }
+        for d in std::mem::take(&mut self.answer_routes) {
+            self.shared.dispatch.unroute_answers(&d, id);
         }
         self.inbox.close();
         while let Ok(ev) = self.inbox.try_recv() {

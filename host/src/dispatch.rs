@@ -32,10 +32,25 @@ pub fn received(shared: &Arc<Shared>, msg: Message, source: &Endpoint) {
         None => msg,
     };
     let method = match msg.kind {
-        Kind::Response(_) => return shared.metrics.dropped(Dropped::NoTransaction),
+        Kind::Response(_) => return answer_unbound(shared, msg, source),
         Kind::Request(m) => m,
     };
     new_request(shared, method, msg, source);
+}
+
+/// A response on an unbound DialogueID: it answers a BYE or CANCEL whose
+/// transaction outlived the binding (§5.7, §9.5), or nothing.
+fn answer_unbound(shared: &Arc<Shared>, msg: Message, source: &Endpoint) {
+    let d = msg.dialogue_id.clone();
+    match shared.dispatch.answers(&d) {
+        Some(actor) => {
+            if actor.received(msg, source.clone(), None).is_err() {
+                shared.dispatch.unroute_answers(&d, actor.id());
+                shared.metrics.dropped(Dropped::NoTransaction);
+            }
+        }
+        None => shared.metrics.dropped(Dropped::NoTransaction),
+    }
 }
 
 /// A request on an unbound DialogueID (§7.3, §9.2 steps 3–9).

@@ -21,6 +21,11 @@ use crate::transport::registry::Registry;
 pub struct DispatchIndex {
     dialogues: DashMap<DialogueId, ActorRef>,
     relids: DashMap<String, ActorRef>,
+    /// Where responses on an unbound DialogueID go while the actor that
+    /// sent a BYE or CANCEL on it waits for the answer: those transactions
+    /// hold no binding (spec §5.7), but their response still belongs to them
+    /// (§9.5).
+    answers: DashMap<DialogueId, ActorRef>,
 }
 
 impl DispatchIndex {
@@ -74,6 +79,22 @@ impl DispatchIndex {
     /// Unbinds a relid if it belongs to the actor `id`.
     pub fn unbind_relid(&self, relid: &str, id: u64) {
         self.relids.remove_if(relid, |_, a| a.id() == id);
+    }
+
+    /// Sends responses on `d` to `actor` while it has client transactions
+    /// there that hold no binding.
+    pub fn route_answers(&self, d: &DialogueId, actor: &ActorRef) {
+        self.answers.insert(d.clone(), actor.clone());
+    }
+
+    /// The actor waiting for a response on the unbound `d`.
+    pub fn answers(&self, d: &str) -> Option<ActorRef> {
+        self.answers.get(d).map(|a| a.clone())
+    }
+
+    /// Ends the response route of `d` if it belongs to the actor `id`.
+    pub fn unroute_answers(&self, d: &str, id: u64) {
+        self.answers.remove_if(d, |_, a| a.id() == id);
     }
 
     /// Bound DialogueIDs and relids now.

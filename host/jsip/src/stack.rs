@@ -534,6 +534,12 @@ impl Stack {
         self.legs.get(dialogue_id)?.dialogue.as_ref().map(|d| d.machine.state)
     }
 
+    /// True while `d` has client transactions (after its binding ended, only
+    /// BYE and CANCEL ones, which wait for their response).
+    pub fn has_client_transactions(&self, dialogue_id: &str) -> bool {
+        self.legs.get(dialogue_id).is_some_and(|l| !l.client.is_empty())
+    }
+
     /// States of all live dialogues.
     pub fn dialogue_states(&self) -> impl Iterator<Item = State> + '_ {
         self.legs.values().filter_map(|l| l.dialogue.as_ref().map(|d| d.machine.state))
