@@ -5,7 +5,11 @@
 # MESSAGE and per call), one after the other on this machine; prints a table.
 #
 #   bench/side-by-side.sh                 # defaults below
-#   CONNS=100 DURATION=10s WARMUP=2s PIPELINES="1 8" bench/side-by-side.sh
+#   CONNS=100 DURATION=10s WARMUP=2s PIPELINES="1 8" ROUNDS=3 bench/side-by-side.sh
+#
+# With ROUNDS > 1 every run is repeated, the servers alternating, and each
+# cell of the table is the round with the median throughput: on a shared
+# 2-core VM one run can be 20-30% off.
 #
 # Each server is started fresh for each run and stopped after it. Needs curl
 # and jq. The raw jsip-bench JSON lines are kept in $OUT (printed at the end).
@@ -17,6 +21,7 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 PIPELINES=${PIPELINES:-"1 8"}
 MODES=${MODES:-"message call"}
+ROUNDS=${ROUNDS:-1}
 HOST_PORT=${HOST_PORT:-18080}
 API_PORT=${API_PORT:-18081}
 CEILING_PORT=${CEILING_PORT:-18090}
@@ -82,20 +87,34 @@ TOML
   URL="ws://127.0.0.1:$HOST_PORT/rtc"
 }
 
-run() { # server mode pipeline
-  local server=$1 mode=$2 pipeline=$3
+run() { # server mode pipeline round
+  local server=$1 mode=$2 pipeline=$3 round=$4
   "start_$server"
-  local json="$OUT/$server-$mode-p$pipeline.json"
+  local json="$OUT/$server-$mode-p$pipeline.r$round.json"
   "$BIN/jsip-bench" --url "$URL" --mode "$mode" -c "$CONNS" -d "$DURATION" --warmup "$WARMUP" \
     --pipeline "$pipeline" -q --json --server-pid "$SERVER_PID" | tail -n 1 >"$json" || true # errors are in the table
   stop_server
-  echo "side-by-side: $server $mode pipeline $pipeline: $(jq -r .throughput_per_s "$json")/s" >&2
+  echo "side-by-side: round $round: $server $mode pipeline $pipeline: $(jq -r .throughput_per_s "$json")/s" >&2
 }
 
+for round in $(seq 1 "$ROUNDS"); do
+  for pipeline in $PIPELINES; do
+    for mode in $MODES; do
+      for server in ceiling host; do
+        run "$server" "$mode" "$pipeline" "$round"
+      done
+    done
+  done
+done
+
+# Each cell: the round with the median throughput (a failed run counts as 0).
 for pipeline in $PIPELINES; do
   for mode in $MODES; do
     for server in ceiling host; do
-      run "$server" "$mode" "$pipeline"
+      median=$(for f in "$OUT/$server-$mode-p$pipeline".r*.json; do
+        echo "$(jq -r '.throughput_per_s // 0' "$f" 2>/dev/null || echo 0) $f"
+      done | sort -n | awk '{ f[NR] = $2 } END { print f[int((NR + 1) / 2)] }')
+      cp "$median" "$OUT/$server-$mode-p$pipeline.json"
     done
   done
 done
@@ -108,7 +127,7 @@ row() { # file → "per s | p50 | p99 | server CPUs | jsip-bench CPUs | errors"
 
 echo
 echo "slp-host at $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- host || echo ' (host/ has uncommitted changes)')"
-echo "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $CONNS connections, $DURATION after $WARMUP warm-up"
+echo "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $CONNS connections, $DURATION after $WARMUP warm-up, median of $ROUNDS round(s)"
 echo
 echo "| load | pipeline | server | per s | p50 ms | p99 ms | server CPUs | jsip-bench CPUs | errors | host / ceiling |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
