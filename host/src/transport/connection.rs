@@ -55,21 +55,31 @@ pub async fn run<S: Io>(shared: Arc<Shared>, ws: Ws<S>, userid: String, remote: 
         close,
         Arc::clone(&last_rx),
     ));
-    let read = read_loop(&shared, &entry, socket, stream, &ctl_tx, &last_rx);
-    let ended = tokio::select! {
-        peer_code = read => Ok(peer_code),
-        // The writer gave up first (a write timed out or failed, a ping went
-        // unanswered, the socket was replaced): stop reading too, so the
-        // socket closes instead of lingering half-dead.
-        sent = &mut writer => Err(sent.ok().flatten()),
+    let ended = {
+        let ctl = ctl_tx;
+        let mut read = std::pin::pin!(read_loop(&shared, &entry, socket, stream, &ctl, &last_rx));
+        let first = tokio::select! {
+            peer_code = &mut read => Ok(peer_code),
+            sent = &mut writer => Err(sent.ok().flatten()),
+        };
+        match first {
+            Ok(peer_code) => Ok(peer_code),
+            // The writer gave up first (a write timed out or failed, a ping
+            // went unanswered, the socket was replaced, the server stops).
+            // The peer gets `write_timeout` to finish the closing handshake,
+            // then the socket is dropped instead of staying attached
+            // half-dead until the peer goes.
+            Err(sent_code) => {
+                let grace = shared.config.rtc.write_timeout;
+                Err((sent_code, tokio::time::timeout(grace, &mut read).await.ok().flatten()))
+            }
+        }
+        // The reader, then the control channel's sender, are dropped here:
+        // that stops the writer when the reader ended first.
     };
     let (sent_code, peer_code) = match ended {
-        Ok(peer_code) => {
-            // The writer stops when the reader is done (the control channel closes).
-            drop(ctl_tx);
-            (writer.await.ok().flatten(), peer_code)
-        }
-        Err(sent_code) => (sent_code, None),
+        Ok(peer_code) => (writer.await.ok().flatten(), peer_code),
+        Err(codes) => codes,
     };
     // The code this side sent wins; else the peer's; else the socket just died (1006).
     let code = sent_code.or(peer_code).unwrap_or(1006);
