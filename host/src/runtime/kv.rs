@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// The runtime's clock, so TTLs follow virtual time in `slp-host test`.
+use tokio::time::Instant;
 
 use dashmap::DashMap;
 use parking_lot::Mutex;
@@ -330,12 +333,16 @@ mod tests {
         assert_eq!(s.size(), (0, 0));
     }
 
-    #[test]
-    fn ttl_makes_keys_invisible_at_expiry() {
+    /// On the runtime's paused clock, as in `slp-host test`: the key expires
+    /// exactly when virtual time reaches its TTL, with no real waiting.
+    #[tokio::test(start_paused = true)]
+    async fn ttl_makes_keys_invisible_at_expiry_on_the_runtime_clock() {
         let s = store();
-        s.put("k", b"v".to_vec(), Some(Duration::from_millis(20))).unwrap();
-        assert!(s.get("k").unwrap().ttl.unwrap() <= Duration::from_millis(20));
-        std::thread::sleep(Duration::from_millis(30));
+        s.put("k", b"v".to_vec(), Some(Duration::from_secs(3600))).unwrap();
+        assert_eq!(s.get("k").unwrap().ttl, Some(Duration::from_secs(3600)));
+        tokio::time::advance(Duration::from_secs(3599)).await;
+        assert_eq!(s.get("k").unwrap().ttl, Some(Duration::from_secs(1)));
+        tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(s.get("k"), None);
         assert_eq!(s.put("k", b"v".to_vec(), Some(Duration::ZERO)), Err(KvError::Invalid));
         s.put("k", b"v".to_vec(), None).unwrap();
