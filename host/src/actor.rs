@@ -582,8 +582,6 @@ impl Actor {
         }
     }
 
-    /// Adds what changed in the stack since the last report to the live
-    /// dialogue and transaction gauges (one pass over the session's legs).
     /// Ends the response routes whose BYE or CANCEL has its answer.
     fn prune_answer_routes(&mut self) {
         if self.answer_routes.is_empty() {
@@ -602,6 +600,8 @@ impl Actor {
         self.answer_routes = routes;
     }
 
+    /// Adds what changed in the stack since the last report to the live
+    /// dialogue and transaction gauges (one pass over the session's legs).
     fn report_counts(&mut self) {
         self.prune_answer_routes();
         self.report_stats();

@@ -41,15 +41,13 @@ pub fn received(shared: &Arc<Shared>, msg: Message, source: &Endpoint) {
 /// A response on an unbound DialogueID: it answers a BYE or CANCEL whose
 /// transaction outlived the binding (§5.7, §9.5), or nothing.
 fn answer_unbound(shared: &Arc<Shared>, msg: Message, source: &Endpoint) {
-    let d = msg.dialogue_id.clone();
-    match shared.dispatch.answers(&d) {
-        Some(actor) => {
-            if actor.received(msg, source.clone(), None).is_err() {
-                shared.dispatch.unroute_answers(&d, actor.id());
-                shared.metrics.dropped(Dropped::NoTransaction);
-            }
-        }
-        None => shared.metrics.dropped(Dropped::NoTransaction),
+    let Some(actor) = shared.dispatch.answers(&msg.dialogue_id) else {
+        return shared.metrics.dropped(Dropped::NoTransaction);
+    };
+    // The actor ended after the lookup: the route is stale.
+    if let Err(msg) = actor.received(msg, source.clone(), None) {
+        shared.dispatch.unroute_answers(&msg.dialogue_id, actor.id());
+        shared.metrics.dropped(Dropped::NoTransaction);
     }
 }
 
@@ -163,14 +161,25 @@ pub fn answer_stateless(shared: &Shared, request: &Message, source: &Endpoint, c
         Err(_) => return,
     };
     answer.set_reason(reason);
-    shared.metrics.generated(code, Toward::Peer);
-    if let Ok(frame) = answer.to_frame() {
-        match shared
-            .registry
-            .enqueue(source.as_str(), Outbound { frame: Utf8Bytes::from(frame), track: None })
-        {
-            Ok(()) => shared.metrics.message(Direction::Out, answer.kind),
-            Err(_) => shared.metrics.dropped(Dropped::QueueFull),
-        }
+    if send_generated(shared, &answer, source) == Some(false) {
+        shared.metrics.dropped(Dropped::QueueFull);
     }
+}
+
+/// Queues an answer the host made itself (not an SLP) for the peer it
+/// answers, and counts it. `Some(false)` when the peer's queue refused it,
+/// `None` when it could not be serialised.
+pub fn send_generated(shared: &Shared, answer: &Message, peer: &Endpoint) -> Option<bool> {
+    if let Some(code) = answer.code() {
+        shared.metrics.generated(code, Toward::Peer);
+    }
+    let frame = answer.to_frame().ok()?;
+    let queued = shared
+        .registry
+        .enqueue(peer.as_str(), Outbound { frame: Utf8Bytes::from(frame), track: None })
+        .is_ok();
+    if queued {
+        shared.metrics.message(Direction::Out, answer.kind);
+    }
+    Some(queued)
 }

@@ -10,20 +10,19 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use jsip::stats::Toward;
 use jsip::syntax::{self, Rejection};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
 
 use crate::dispatch;
 use crate::metrics::{Direction, label};
 use crate::shared::Shared;
-use crate::transport::registry::{Attachment, CloseRequest, EndpointEntry, Outbound};
+use crate::transport::registry::{Attachment, CloseRequest, EndpointEntry};
 
 /// What a connection runs over: an upgraded HTTP connection in the server,
 /// an in-memory pipe when `slp-host test` runs an SLP in isolation.
@@ -148,17 +147,7 @@ fn invalid(shared: &Arc<Shared>, source: &jsip::Endpoint, rejection: Rejection, 
     let head: String = payload.chars().take(200).collect();
     tracing::warn!(target: "rtc", endpoint = %source, %reason, payload = %head, "invalid message");
     if let Rejection::Answer(answer) = rejection {
-        if let Some(code) = answer.code() {
-            shared.metrics.generated(code, Toward::Peer);
-        }
-        if let Ok(frame) = answer.to_frame()
-            && shared
-                .registry
-                .enqueue(source.as_str(), Outbound { frame: Utf8Bytes::from(frame), track: None })
-                .is_ok()
-        {
-            shared.metrics.message(Direction::Out, answer.kind);
-        }
+        dispatch::send_generated(shared, &answer, source);
     }
 }
 
@@ -181,7 +170,7 @@ async fn write_loop<S: Io>(
         if shared.registry.peek(&entry, socket, BATCH, &mut batch).is_none() {
             // Replaced: pass the wake-up on to the new socket's writer.
             entry.wake.notify_one();
-            return close_with(&shared, &mut sink, 4000, "replaced").await;
+            return close_with(&mut sink, 4000, "replaced").await;
         }
         if batch.is_empty() {
             tokio::select! {
@@ -189,21 +178,21 @@ async fn write_loop<S: Io>(
                 request = async { close.as_mut().expect("polled while some").await }, if close.is_some() => {
                     close = None;
                     match request {
-                        Ok(CloseRequest::Replaced) => return close_with(&shared, &mut sink, 4000, "replaced").await,
-                        Ok(CloseRequest::Shutdown) => return close_with(&shared, &mut sink, 1001, "server shutdown").await,
+                        Ok(CloseRequest::Replaced) => return close_with(&mut sink, 4000, "replaced").await,
+                        Ok(CloseRequest::Shutdown) => return close_with(&mut sink, 1001, "server shutdown").await,
                         Err(_) => continue,
                     }
                 }
                 c = ctl.recv() => {
                     return match c {
-                        Some(Close(code, reason)) => close_with(&shared, &mut sink, code, reason).await,
+                        Some(Close(code, reason)) => close_with(&mut sink, code, reason).await,
                         None => None,
                     };
                 }
                 _ = ping.tick() => {
                     let silent = shared.registry.now().as_millis().saturating_sub(last_rx.load(Ordering::Relaxed));
                     if Duration::from_millis(silent) > ping_every * 2 {
-                        return close_with(&shared, &mut sink, 1001, "ping timeout").await;
+                        return close_with(&mut sink, 1001, "ping timeout").await;
                     }
                     if timed(write_timeout, sink.send(WsMessage::Ping(Default::default()))).await.is_err() {
                         return None;
@@ -243,7 +232,6 @@ async fn timed<F: Future<Output = Result<(), WsError>>>(limit: Duration, f: F) -
 
 /// Sends a close frame; returns its code for `ws_closed_total`.
 async fn close_with<S: Io>(
-    _shared: &Shared,
     sink: &mut SplitSink<Ws<S>, WsMessage>,
     code: u16,
     reason: &'static str,
