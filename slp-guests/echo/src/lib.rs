@@ -1,48 +1,23 @@
-//! The `echo` SLP: answers every request with 200. The host benchmarks with
-//! it (one fresh instance per session), so it does as little as possible.
-//!
-//! * MESSAGE, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, INFO: 200; outside an
-//!   INVITE dialogue the instance then finishes.
-//! * INVITE (initial or re-INVITE), UPDATE, PRACK: 200; the dialogue is kept.
-//! * ACK: nothing. BYE (already answered by the stack) and CANCEL: finish.
-//! * Responses: ignored.
+//! The `echo` SLP: answers every request with 200 (see `behaviour`). The
+//! host benchmarks with it (one fresh instance per session), so it does as
+//! little as possible.
 
+mod behaviour;
+
+use behaviour::Behaviour;
 use slp_sdk::build::response;
-use slp_sdk::{Context, Delivery, InitKind, Kind, Method, Slp};
+use slp_sdk::{Context, Delivery, InitKind, Slp};
 
-struct Echo {
-    /// An INVITE dialogue was opened on this instance.
-    in_dialogue: bool,
-}
+struct Echo(Behaviour);
 
 impl Slp for Echo {
     fn init(_kind: InitKind, _ctx: &Context) -> Self {
         // The on-load instance holds nothing, so it ends when init returns.
-        Echo { in_dialogue: false }
+        Echo(Behaviour::default())
     }
 
     fn on_message(&mut self, d: Delivery) {
-        let Kind::Request(method) = d.message.kind else { return };
-        match method {
-            Method::Message
-            | Method::Options
-            | Method::Register
-            | Method::Subscribe
-            | Method::Notify
-            | Method::Info => {
-                answer(&d, 200);
-                if !self.in_dialogue {
-                    slp_sdk::finish();
-                }
-            }
-            Method::Invite => {
-                self.in_dialogue = true;
-                answer(&d, 200);
-            }
-            Method::Update | Method::Prack => answer(&d, 200),
-            Method::Ack => {}
-            Method::Bye | Method::Cancel => slp_sdk::finish(),
-        }
+        self.0.on_message(&d, answer);
     }
 }
 

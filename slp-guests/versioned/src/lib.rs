@@ -7,13 +7,14 @@
 //! of the core module, so a same-length patch keeps the component valid and
 //! changes its hash).
 //!
-//! Behaviour otherwise as `echo`: MESSAGE, OPTIONS, REGISTER, SUBSCRIBE,
-//! NOTIFY, INFO get 200 and finish the instance outside an INVITE dialogue;
-//! INVITE, UPDATE, PRACK get 200 and keep the dialogue; ACK nothing; BYE and
-//! CANCEL finish.
+//! Behaviour otherwise as `echo`, whose `behaviour.rs` this crate shares.
 
+#[path = "../../echo/src/behaviour.rs"]
+mod behaviour;
+
+use behaviour::Behaviour;
 use slp_sdk::build::response;
-use slp_sdk::{Context, Delivery, InitKind, Json, Kind, Method, Slp};
+use slp_sdk::{Context, Delivery, InitKind, Json, Slp};
 
 /// The build's name: a fixed prefix and 20 digits that tests patch.
 #[used]
@@ -27,38 +28,15 @@ fn marker() -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-struct Versioned {
-    /// An INVITE dialogue was opened on this instance.
-    in_dialogue: bool,
-}
+struct Versioned(Behaviour);
 
 impl Slp for Versioned {
     fn init(_kind: InitKind, _ctx: &Context) -> Self {
-        Versioned { in_dialogue: false }
+        Versioned(Behaviour::default())
     }
 
     fn on_message(&mut self, d: Delivery) {
-        let Kind::Request(method) = d.message.kind else { return };
-        match method {
-            Method::Message
-            | Method::Options
-            | Method::Register
-            | Method::Subscribe
-            | Method::Notify
-            | Method::Info => {
-                answer(&d, 200);
-                if !self.in_dialogue {
-                    slp_sdk::finish();
-                }
-            }
-            Method::Invite => {
-                self.in_dialogue = true;
-                answer(&d, 200);
-            }
-            Method::Update | Method::Prack => answer(&d, 200),
-            Method::Ack => {}
-            Method::Bye | Method::Cancel => slp_sdk::finish(),
-        }
+        self.0.on_message(&d, answer);
     }
 }
 
