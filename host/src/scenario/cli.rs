@@ -73,16 +73,22 @@ fn usage_error(message: &str) -> ExitCode {
     ExitCode::from(EXIT_USAGE as u8)
 }
 
-/// `slp-host test …`
-pub fn test_main(args: Vec<OsString>) -> ExitCode {
-    let args = match parse(args, false, true) {
-        Ok(a) => a,
-        Err(e) => return usage_error(&e),
-    };
+/// The arguments, or what to exit with: a usage error, or success after `--help`.
+fn parse_or_exit(args: Vec<OsString>, allow_url: bool, allow_config: bool) -> Result<Args, ExitCode> {
+    let args = parse(args, allow_url, allow_config).map_err(|e| usage_error(&e))?;
     if args.help {
         println!("{}", usage());
-        return ExitCode::SUCCESS;
+        return Err(ExitCode::SUCCESS);
     }
+    Ok(args)
+}
+
+/// `slp-host test …`
+pub fn test_main(args: Vec<OsString>) -> ExitCode {
+    let args = match parse_or_exit(args, false, true) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
     let Some((component, scripts)) = args.positional.split_first() else {
         return usage_error("test needs a component and at least one script");
     };
@@ -117,14 +123,10 @@ pub fn test_main(args: Vec<OsString>) -> ExitCode {
 
 /// `slp-host scenario …`
 pub fn scenario_main(args: Vec<OsString>) -> ExitCode {
-    let args = match parse(args, true, false) {
+    let args = match parse_or_exit(args, true, false) {
         Ok(a) => a,
-        Err(e) => return usage_error(&e),
+        Err(code) => return code,
     };
-    if args.help {
-        println!("{}", usage());
-        return ExitCode::SUCCESS;
-    }
     let Some(url) = args.url.clone() else { return usage_error("scenario needs --url ws://host:port/rtc") };
     if !(url.starts_with("ws://") || url.starts_with("wss://")) {
         return usage_error(&format!("--url {url:?}: expected a ws:// URL"));
