@@ -53,6 +53,17 @@ impl Json {
         canonical(text, outer_depth).map(|c| Json(c.into()))
     }
 
+    /// Takes text that is already canonical JSON (as [`Json::text`] gives it)
+    /// without parsing it again. For values that crossed a trusted boundary
+    /// in canonical form, such as what slp-host delivers to an SLP: parsing
+    /// them again was the largest cost of an SLP's own code per message.
+    /// Text that is not canonical JSON is not unsafe, but the accessors and
+    /// equality then give wrong answers: never use it on a peer's input.
+    pub fn from_canonical(text: String) -> Json {
+        debug_assert!(Json::parse(&text).is_ok_and(|j| j.text() == text), "not canonical: {text}");
+        Json(text.into())
+    }
+
     /// A JSON string holding `s`.
     pub fn string(s: &str) -> Json {
         let mut out = String::with_capacity(s.len() + 2);
@@ -463,6 +474,23 @@ fn compare_keys(a: &str, b: &str) -> Ordering {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn from_canonical_keeps_canonical_text_and_equals_the_parsed_value() {
+        for text in [r#"{"a":[1,2.50],"b":{"c":null}}"#, r#""x\u0041""#, "18446744073709551616", "true"] {
+            let j = Json::from_canonical(text.to_owned());
+            assert_eq!(j.text(), text);
+            assert_eq!(j, Json::parse(text).unwrap());
+        }
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "not canonical")]
+    fn from_canonical_refuses_other_text_in_debug_builds() {
+        Json::from_canonical(r#"{"b":1, "a":2}"#.to_owned());
+    }
+
     use super::*;
 
     #[test]

@@ -16,10 +16,7 @@ pub fn init<T: Slp>(state: &'static State<T>, kind: InitKind, ctx: Context) {
 }
 
 pub fn on_message<T: Slp>(state: &'static State<T>, delivery: wit::Delivery) {
-    let delivery = match convert::delivery_from_wit(delivery) {
-        Ok(d) => d,
-        Err(e) => trap(&format!("slp-sdk: invalid message from the host: {e}")),
-    };
+    let delivery = convert::delivery_from_wit(delivery);
     with(state, |slp| slp.on_message(delivery));
 }
 

@@ -64,9 +64,6 @@ use bindings::jsip::slp::types as wit;
 
 pub use wit::{Context, InitKind, LogLevel, Origin, SendError, SendErrorCode, Sent};
 
-#[doc(inline)]
-pub use convert::ConvertError;
-
 /// The entry points of an SLP (spec §13.1). One value of the type exists per
 /// instance: [`Slp::init`] creates it, the other entries borrow it mutably.
 /// Calls are made one at a time, in mailbox order.
