@@ -40,7 +40,10 @@ fn shared() -> Arc<Shared> {
 
 fn instance(c: &mut Criterion) {
     let shared = shared();
-    let echo = std::fs::read(concat!(env!("SLP_GUEST_DIR"), "/echo.wasm")).expect("echo.wasm");
+    // SLP_BENCH_GUEST=<file.wasm> measures another component that answers like echo.
+    let guest =
+        std::env::var("SLP_BENCH_GUEST").unwrap_or(concat!(env!("SLP_GUEST_DIR"), "/echo.wasm").into());
+    let echo = std::fs::read(&guest).unwrap_or_else(|e| panic!("{guest}: {e}"));
     let probe = || Session::probe(Arc::clone(&shared));
     let compiled = shared.modules.compile(&echo, &probe).expect("echo compiles");
     let alice = Endpoint::from("alice");
@@ -57,7 +60,7 @@ fn instance(c: &mut Criterion) {
             let mut store = Store::new(shared.modules.engine(), Session::probe(Arc::clone(&shared)));
             store.limiter(|s| &mut s.limiter);
             store.set_epoch_deadline(ticks);
-            let slp = compiled.pre.instantiate(&mut store).expect("instantiates");
+            let slp = compiled.pre.instantiate_prechecked(&mut store).expect("instantiates");
             slp.call_init(&mut store, wit::InitKind::Session, &ctx).expect("init");
             let msg = syntax::parse(MESSAGE, 65536).expect("valid");
             let now = shared.registry.now();

@@ -327,7 +327,7 @@ impl Actor {
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_callback(deadline::on_tick);
         begin_call(&mut store, limits.cpu_deadline);
-        match version.compiled.pre.instantiate(&mut store) {
+        match version.compiled.pre.instantiate_prechecked(&mut store) {
             Ok(slp) => {
                 self.body = Body::Live(Box::new(Live { store, slp }));
                 let kind = if on_load { wit::InitKind::OnLoad } else { wit::InitKind::Session };

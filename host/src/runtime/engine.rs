@@ -37,6 +37,10 @@ pub fn build(limits: EngineLimits) -> wasmtime::Result<Engine> {
     cfg.memory_may_move(false);
     cfg.memory_init_cow(true);
     cfg.max_wasm_stack(512 << 10);
+    // For profiling guests: perf then names their functions (/tmp/perf-<pid>.map).
+    if std::env::var_os("SLP_HOST_PERFMAP").is_some() {
+        cfg.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     let n = limits.instances;
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(n);
