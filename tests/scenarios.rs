@@ -269,6 +269,33 @@ fn guest_path(name: &str) -> String {
     )
 }
 
+/// `SLP_HOST_PERFMAP=1` (docs/writing-an-slp.md, "Profiling an SLP"): the
+/// process writes a perf map naming the guest's compiled functions.
+#[test]
+fn perfmap_names_guest_functions_for_perf() {
+    let message = path_str(scenarios_dir("echo").join("message.json"));
+    let child = Command::new(env!("CARGO_BIN_EXE_slp-host"))
+        .args(["test", &guest_path("echo"), &message])
+        .env("SLP_HOST_PERFMAP", "1")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("slp-host runs");
+    let map = PathBuf::from(format!("/tmp/perf-{}.map", child.id()));
+    let status = child.wait_with_output().expect("slp-host ends").status;
+    assert!(status.success(), "{status}");
+    let text = std::fs::read_to_string(&map).unwrap_or_else(|e| panic!("{}: {e}", map.display()));
+    let _ = std::fs::remove_file(&map);
+    // One line per compiled function: start address, size, name (the
+    // bundled guests are stripped, so the names are wasmtime's indices).
+    let guest: Vec<&str> = text.lines().filter(|l| l.contains(" wasm[0]::function[")).collect();
+    assert!(guest.len() > 10, "{text}");
+    for line in guest {
+        let fields: Vec<&str> = line.splitn(3, ' ').collect();
+        let start = fields[0].strip_prefix("0x").map(|a| u64::from_str_radix(a, 16));
+        assert!(matches!(start, Some(Ok(_))) && u64::from_str_radix(fields[1], 16).is_ok(), "{line}");
+    }
+}
+
 #[test]
 fn slp_host_test_command() {
     let message = path_str(scenarios_dir("echo").join("message.json"));
