@@ -474,6 +474,7 @@ fn compare_keys(a: &str, b: &str) -> Ordering {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn from_canonical_keeps_canonical_text_and_equals_the_parsed_value() {
@@ -490,8 +491,6 @@ mod tests {
     fn from_canonical_refuses_other_text_in_debug_builds() {
         Json::from_canonical(r#"{"b":1, "a":2}"#.to_owned());
     }
-
-    use super::*;
 
     #[test]
     fn exact_integers_accept_every_spelling_of_an_integer() {
