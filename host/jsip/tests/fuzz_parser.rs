@@ -10,7 +10,10 @@
 //! * `parse` does not panic;
 //! * an accepted message re-serialises, re-parses to the same message (after
 //!   the normalisations of §2.5 / §4.4) and serialisation is a fixed point;
-//! * a 400 answer is writable and a close has a valid code and short reason.
+//! * a 400 answer is writable and a close has a valid code and short reason;
+//! * every Body and header value of an accepted message is canonical text:
+//!   parsing it again gives the same text. The SDK relies on this when it
+//!   takes what the host delivers as it is (`Json::from_canonical`).
 //!
 //! Environment overrides for longer local runs: `JSIP_FUZZ_ITERS` (per seed)
 //! and `JSIP_FUZZ_SEED` (added to the fixed seeds).
@@ -292,6 +295,13 @@ fn check(input: &[u8], stats: &mut Stats) -> Result<bool, String> {
             let frame2 = again.to_frame().map_err(|e| e.to_string())?;
             if frame2 != frame {
                 return Err(format!("serialisation is not a fixed point: {frame} vs {frame2}"));
+            }
+            let values = m.body.iter().chain(m.headers.iter().map(|(_, v)| v));
+            for value in values {
+                match Json::parse(value.text()) {
+                    Ok(again) if again.text() == value.text() => {}
+                    _ => return Err(format!("value not canonical: {value}")),
+                }
             }
             Ok(true)
         }

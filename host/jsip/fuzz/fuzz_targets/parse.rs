@@ -36,6 +36,11 @@ fuzz_target!(|data: &[u8]| {
             let again = parse(frame.as_bytes(), usize::MAX).expect("a written message parses");
             assert_eq!(again, normalise(&m), "re-parse of {frame}");
             assert_eq!(again.to_frame().expect("writable"), frame, "serialisation is a fixed point");
+            // What the SDK takes as it is (`Json::from_canonical`) must be canonical.
+            for value in m.body.iter().chain(m.headers.iter().map(|(_, v)| v)) {
+                let reparsed = Json::parse(value.text()).expect("a value parses");
+                assert_eq!(reparsed.text(), value.text(), "canonical value");
+            }
         }
         Err(Rejection::Answer(answer)) => {
             assert_eq!(answer.kind, Kind::Response(400));
