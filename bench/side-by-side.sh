@@ -119,9 +119,12 @@ for pipeline in $PIPELINES; do
   done
 done
 
-row() { # file → "per s | p50 | p99 | server CPUs | jsip-bench CPUs | errors"
+# Server CPU per transaction is steadier than the rate on a VM whose speed
+# drifts: it shows what each server spends, whatever the generator managed.
+row() { # file → "per s | p50 | p99 | server CPUs | server µs per tx | jsip-bench CPUs | errors"
   jq -r '[(.throughput_per_s|tostring), (.latency_ms.p50*100|round/100|tostring),
           (.latency_ms.p99*100|round/100|tostring), ((.cpu.server // 0)*100|round/100|tostring),
+          (if .throughput_per_s > 0 then ((.cpu.server // 0)*1e7/.throughput_per_s|round/10|tostring) else "n/a" end),
           ((.cpu.jsip_bench // 0)*100|round/100|tostring), (.errors.total|tostring)] | join(" | ")' "$1"
 }
 
@@ -129,8 +132,8 @@ echo
 echo "slp-host at $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- host || echo ' (host/ has uncommitted changes)')"
 echo "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $CONNS connections, $DURATION after $WARMUP warm-up, median of $ROUNDS round(s)"
 echo
-echo "| load | pipeline | server | per s | p50 ms | p99 ms | server CPUs | jsip-bench CPUs | errors | host / ceiling |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| load | pipeline | server | per s | p50 ms | p99 ms | server CPUs | server µs per tx | jsip-bench CPUs | errors | host / ceiling |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for pipeline in $PIPELINES; do
   for mode in $MODES; do
     c=$(jq -r .throughput_per_s "$OUT/ceiling-$mode-p$pipeline.json")
