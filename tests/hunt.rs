@@ -128,15 +128,9 @@ async fn first_agent_answers_and_the_callers_bye_reaches_it() {
     // DialogueID is bound any more (spec §5.7, §9.5): the session ends now,
     // not when the BYE would have timed out (32 s), and nothing is dropped.
     let api = call.server.api_addr;
-    let mut state = Value::Null;
-    for _ in 0..50 {
-        state = common::api_json(api, "GET", "/runtime/v1/state").await.1;
-        if state["sessions"] == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(state["sessions"], 0, "the session outlived its last transaction: {state}");
+    let five_s = std::time::Duration::from_secs(5);
+    common::state_until(api, five_s, "the session outlived its last transaction", |s| s["sessions"] == 0)
+        .await;
     let (_, _, body) = common::http(api, "GET", "/metrics", &[], b"").await;
     let body = String::from_utf8(body).expect("metrics are text");
     for sample in [

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, http, request, response, start};
+use common::{Client, WAIT, http, request, response, start, state_until};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -203,23 +203,6 @@ async fn messages_queued_while_away_arrive_on_reconnect() {
     server.stop().await;
 }
 
-/// Polls `/runtime/v1/state` until `done` holds (or fails after 10 s).
-async fn state_until(
-    api: std::net::SocketAddr,
-    what: &str,
-    done: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let mut last = serde_json::Value::Null;
-    for _ in 0..100 {
-        last = common::api_json(api, "GET", "/runtime/v1/state").await.1;
-        if done(&last) {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{what}: state never settled: {last}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_leaks_when_sessions_end() {
     let (server, _root) = start("leaks", "[rtc]\nlinger = \"500ms\"\n").await;
@@ -249,7 +232,7 @@ async fn nothing_leaks_when_sessions_end() {
         clients.push(c);
     }
     // Sessions, bindings and instances return to zero (the rejected INVITEs wait 1 s for an ACK).
-    let state = state_until(server.api_addr, "sessions", |s| {
+    let state = state_until(server.api_addr, WAIT, "sessions", |s| {
         s["sessions"] == 0 && s["bindings"]["dialogue_ids"] == 0 && s["bindings"]["relids"] == 0
     })
     .await;
@@ -257,7 +240,7 @@ async fn nothing_leaks_when_sessions_end() {
     assert_eq!(live, 0, "{state}");
     // Connections: closed, then lingering, then gone; queues empty.
     drop(clients);
-    state_until(server.api_addr, "endpoints", |s| {
+    state_until(server.api_addr, WAIT, "endpoints", |s| {
         s["endpoints"]["user"]["connected"] == 0
             && s["endpoints"]["user"]["lingering"] == 0
             && s["endpoints"]["queued_messages"] == 0
@@ -356,7 +339,7 @@ async fn a_peer_that_stops_reading_is_closed_after_the_write_timeout() {
     });
     // The blocked write gives up after 1 s and the socket is closed: only
     // `lively` is still connected, and it is served throughout.
-    state_until(server.api_addr, "stuck closed", |s| s["endpoints"]["user"]["connected"] == 1).await;
+    state_until(server.api_addr, WAIT, "stuck closed", |s| s["endpoints"]["user"]["connected"] == 1).await;
     lively.send(request("MESSAGE", "svc", "lively", "svc", "wt-lively", 1)).await;
     assert_eq!(lively.recv().await["Code"], 200, "the reading peer is still served");
     let (_, _, body) = http(server.api_addr, "GET", "/metrics", &[], b"").await;

@@ -233,6 +233,26 @@ pub async fn api_json(addr: SocketAddr, method: &str, path: &str) -> (u16, Value
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 
+/// Polls `/runtime/v1/state` every 100 ms until `done` holds; fails after `within`.
+pub async fn state_until(
+    addr: SocketAddr,
+    within: Duration,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let last = api_json(addr, "GET", "/runtime/v1/state").await.1;
+        if done(&last) {
+            return last;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("{what}: state never settled: {last}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Uploads a component.
 pub async fn upload(addr: SocketAddr, name: &str, bytes: &[u8]) -> (u16, Value) {
     let (status, _, body) =
